@@ -1,0 +1,1 @@
+"""The only code that registers hooks on torch objects."""

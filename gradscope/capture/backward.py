@@ -1,0 +1,85 @@
+"""Per-parameter gradient hooks: which backward passes touched the watched parameters.
+
+A tensor hook on each parameter (it fires before the gradient is accumulated into ``.grad``)
+marks the backward pass, notes whether accumulation started afresh (``.grad`` was ``None``),
+and queues one callback that the autograd engine runs when the pass has finished, when every
+``.grad`` is complete. The hook returns ``None``, so gradients are never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from gradscope.capture.guard import Instrument
+from gradscope.capture.handles import HookGroup
+from gradscope.capture.loss import ROOTS
+from gradscope.capture.naming import WatchedParam
+
+
+class BackwardTracker:
+    """Follows backward passes over the watched parameters between two steps."""
+
+    def __init__(
+        self,
+        params: list[WatchedParam],
+        hooks: HookGroup,
+        instrument: Instrument,
+        on_backward_end: Callable[[], None],
+    ) -> None:
+        self._params = params
+        self._hooks = hooks
+        self._instrument = instrument
+        self._on_end = on_backward_end
+        self._hooked: set[int] = set()
+        self._active = False
+        self._fresh = False
+        self._root: torch.Tensor | None = None
+        #: Losses (roots of backward passes) whose gradients are in ``.grad`` since the last step.
+        self.roots: list[torch.Tensor] = []
+        #: Backward passes since the last step.
+        self.n_backward = 0
+        #: Parameter indices that received a gradient since the last step.
+        self.touched: set[int] = set()
+        self.attach_new()
+
+    def attach_new(self) -> None:
+        """Hook parameters that require grad and have no hook yet (e.g. unfrozen mid-run)."""
+        for wp in self._params:
+            if wp.index not in self._hooked and wp.param.requires_grad:
+                self._hooks.add(wp.param.register_hook(self._make_hook(wp)))
+                self._hooked.add(wp.index)
+
+    def _make_hook(self, wp: WatchedParam) -> Callable[[torch.Tensor], None]:
+        def hook(grad: torch.Tensor) -> None:
+            if self._instrument.enabled:
+                self._instrument.run(self._seen, wp)
+
+        return hook
+
+    def _seen(self, wp: WatchedParam) -> None:
+        if not self._active:
+            self._active = True
+            self._fresh = False
+            self._root = ROOTS.current
+            torch.autograd.Variable._execution_engine.queue_callback(self._finished)
+        if wp.param.grad is None:
+            self._fresh = True
+        self.touched.add(wp.index)
+
+    def _finished(self) -> None:
+        self._active = False
+        if self._fresh:
+            self.roots.clear()
+        if self._root is not None:
+            self.roots.append(self._root)
+            self._root = None
+        self.n_backward += 1
+        self._instrument.run(self._on_end)
+
+    def reset(self) -> None:
+        """Forget what happened since the last step (called at each step's end)."""
+        self.roots = []
+        self.n_backward = 0
+        self.touched = set()

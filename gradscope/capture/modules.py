@@ -1,0 +1,168 @@
+"""Forward-output statistics of every module, and the norm of the gradient of each output.
+
+Plain forward hooks plus a tensor hook on the output, not module full-backward hooks: the
+latter wrap outputs in a ``BackwardHookFunction`` and break on in-place ops
+(``nn.ReLU(inplace=True)``, ``x += residual``). Forwards run with grad disabled (evaluation
+under ``torch.no_grad()``) are not mixed into the training statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from gradscope.capture.guard import Instrument
+from gradscope.capture.handles import HookGroup
+from gradscope.capture.pending import Pending
+from gradscope.records import ModuleStats
+from gradscope.stats.tensors import activation_summary, finish_activations
+
+
+def first_tensor(output: Any, depth: int = 0) -> torch.Tensor | None:
+    """The first floating tensor in a module output (tensor, tuple, dict, dataclass …)."""
+    if isinstance(output, torch.Tensor):
+        return output if output.is_floating_point() or output.is_complex() else None
+    if depth > 4 or output is None:
+        return None
+    if isinstance(output, Mapping):
+        items: Any = output.values()
+    elif isinstance(output, (tuple, list)):
+        items = output
+    elif dataclasses.is_dataclass(output) and not isinstance(output, type):
+        items = (getattr(output, f.name) for f in dataclasses.fields(output))
+    elif isinstance(getattr(output, "data", None), torch.Tensor):  # PackedSequence
+        items = (output.data,)
+    else:
+        return None
+    for item in items:
+        found = first_tensor(item, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass
+class _Calls:
+    """What one module's forward calls produced in the current step."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+    training: bool
+    numels: list[int] = field(default_factory=list)
+    rows: list[torch.Tensor] = field(default_factory=list)
+    grad_norms: list[torch.Tensor] = field(default_factory=list)
+
+
+class ModuleWatcher:
+    """Forward hooks on every module; statistics only while ``is_logging()`` says so."""
+
+    def __init__(
+        self,
+        modules: list[tuple[str, nn.Module]],
+        hooks: HookGroup,
+        instrument: Instrument,
+        is_logging: Callable[[], bool],
+        on_loss: Callable[[torch.Tensor], None] | None = None,
+    ) -> None:
+        self._instrument = instrument
+        self._is_logging = is_logging
+        self._on_loss = on_loss
+        self._calls: dict[str, _Calls] = {}
+        self.order: list[str] = []
+        for path, module in modules:
+            hooks.add(module.register_forward_hook(self._make_hook(path)))
+
+    def _make_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if not self._instrument.enabled or not torch.is_grad_enabled():
+                return
+            if self._on_loss is not None and isinstance(module, nn.modules.loss._Loss):
+                self._instrument.run(self._loss_output, output)
+            if self._is_logging():
+                self._instrument.run(self._record, path, module, output)
+
+        return hook
+
+    def _loss_output(self, output: Any) -> None:
+        if isinstance(output, torch.Tensor) and output.numel() == 1 and self._on_loss:
+            self._on_loss(output.detach().reshape(()).clone())
+
+    @torch.no_grad()
+    def _record(self, path: str, module: nn.Module, output: Any) -> None:
+        t = first_tensor(output)
+        if t is None:
+            return
+        calls = self._calls.get(path)
+        if calls is None:
+            calls = self._calls[path] = _Calls(
+                shape=tuple(t.shape),
+                dtype=str(t.dtype).removeprefix("torch."),
+                device=str(t.device),
+                training=module.training,
+            )
+            self.order.append(path)
+        calls.numels.append(t.numel())
+        calls.rows.append(activation_summary(t))
+        if t.requires_grad:
+            t.register_hook(self._make_grad_hook(calls))
+
+    def _make_grad_hook(self, calls: _Calls) -> Callable[[torch.Tensor], None]:
+        def hook(grad: torch.Tensor) -> None:
+            if self._instrument.enabled:
+                self._instrument.run(
+                    lambda: calls.grad_norms.append(torch.linalg.vector_norm(grad.detach()))
+                )
+
+        return hook
+
+    def drain(self, step: int, pending: Pending, out: list[ModuleStats]) -> None:
+        """Hand this step's statistics to ``pending``; records land in ``out`` on resolve."""
+        calls_by_path, self._calls = self._calls, {}
+        order, self.order = self.order, []
+        for path in order:
+            calls = calls_by_path[path]
+            rows = torch.stack(calls.rows)
+            grads = (
+                torch.stack(calls.grad_norms).double().square().sum().sqrt().reshape(1)
+                if calls.grad_norms
+                else rows.new_full((1,), float("nan"))
+            )
+            pending.add(
+                torch.cat([rows.reshape(-1), grads.to(rows.device)]),
+                self._finisher(step, path, calls, out),
+                self._instrument,
+            )
+
+    def _finisher(
+        self, step: int, path: str, calls: _Calls, out: list[ModuleStats]
+    ) -> Callable[[list[float]], None]:
+        def finish(values: list[float]) -> None:
+            width = len(values[:-1]) // len(calls.numels)
+            rows = [values[i * width : (i + 1) * width] for i in range(len(calls.numels))]
+            stats = finish_activations(calls.numels, rows)
+            if calls.grad_norms:
+                stats["out_grad_norm"] = values[-1]
+            out.append(
+                ModuleStats(
+                    step=step,
+                    module=path,
+                    calls=len(calls.numels),
+                    training=calls.training,
+                    shape=calls.shape,
+                    dtype=calls.dtype,
+                    device=calls.device,
+                    values=stats,
+                )
+            )
+
+        return finish
+
+    def discard(self) -> None:
+        self._calls = {}
+        self.order = []

@@ -1,0 +1,199 @@
+"""Gradient, weight and update statistics of the watched parameters at a logged step.
+
+Everything is queued on the device (see :class:`Pending`); values land in one dict per
+(step, parameter) when the step's single transfer resolves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+
+from gradscope.capture.guard import Instruments
+from gradscope.capture.naming import WatchedParam
+from gradscope.capture.pending import Pending, by_device
+from gradscope.options import WatchOptions
+from gradscope.records import Histogram, StepBatch
+from gradscope.stats.histogram import histograms
+from gradscope.stats.tensors import Summary, count_nonfinite
+
+Key = tuple[int, int]  # (step, parameter index)
+
+
+class ParamCapture:
+    """Queues per-parameter statistics and gathers their host values."""
+
+    def __init__(self, instruments: Instruments, pending: Pending, options: WatchOptions) -> None:
+        self._instruments = instruments
+        self._pending = pending
+        self._options = options
+        self._values: dict[Key, dict[str, float]] = {}
+        self._before: dict[int, tuple[int, list[WatchedParam], list[torch.Tensor]]] = {}
+        self._preclip: tuple[list[WatchedParam], torch.Tensor] | None = None
+
+    def _slot(self, step: int, wp: WatchedParam) -> dict[str, float]:
+        return self._values.setdefault((step, wp.index), {})
+
+    @torch.no_grad()
+    def grads(
+        self, wps: list[WatchedParam], *, histogram: bool, step: int, batch: StepBatch
+    ) -> None:
+        inst = self._instruments["grads"]
+        if not inst.enabled:
+            return
+        pairs = [(wp, wp.param.grad) for wp in wps if wp.param.grad is not None]
+
+        def finish(summaries: list[Summary]) -> None:
+            for (wp, grad), s in zip(pairs, summaries, strict=True):
+                nan, posinf, neginf = (0, 0, 0) if s.finite else count_nonfinite(grad)
+                self._slot(step, wp).update(
+                    grad_norm=s.norm, grad_mean=s.mean, grad_std=s.std, grad_min=s.min,
+                    grad_max=s.max, grad_absmax=s.absmax, grad_zero_frac=s.zero_frac,
+                    grad_nan=nan, grad_inf=posinf + neginf,
+                )  # fmt: skip
+
+        inst.run(self._pending.add_summaries, [g for _, g in pairs], finish, inst)
+        if histogram:
+            self._histograms("grad", pairs, step, batch)
+
+    @torch.no_grad()
+    def weights(
+        self, wps: list[WatchedParam], *, histogram: bool, step: int, batch: StepBatch
+    ) -> None:
+        inst = self._instruments["weights"]
+        if not inst.enabled:
+            return
+        pairs = [(wp, wp.param) for wp in wps]
+
+        def finish(summaries: list[Summary]) -> None:
+            for (wp, _), s in zip(pairs, summaries, strict=True):
+                self._slot(step, wp).update(weight_norm=s.norm, weight_mean=s.mean,
+                                            weight_std=s.std)  # fmt: skip
+
+        inst.run(self._pending.add_summaries, [p for _, p in pairs], finish, inst)
+        if histogram:
+            self._histograms("weight", pairs, step, batch)
+
+    def _histograms(
+        self,
+        kind: str,
+        pairs: list[tuple[WatchedParam, torch.Tensor]],
+        step: int,
+        batch: StepBatch,
+    ) -> None:
+        inst = self._instruments["histograms"]
+        if not inst.enabled or not pairs:
+            return
+        opts = self._options
+        by_device: dict[torch.device, list[tuple[WatchedParam, torch.Tensor]]] = {}
+        for wp, t in pairs:
+            by_device.setdefault(t.device, []).append((wp, t))
+        for group in by_device.values():
+            result = inst.run(histograms, [t for _, t in group], bins=opts.hist_bins,
+                              scale=opts.hist_scale, max_samples=opts.hist_samples)  # fmt: skip
+            if result is None:
+                return
+            table, lengths = result
+            self._pending.add(table, self._hist_finisher(kind, group, lengths, step, batch), inst)
+
+    def _hist_finisher(
+        self,
+        kind: str,
+        group: list[tuple[WatchedParam, torch.Tensor]],
+        lengths: list[int],
+        step: int,
+        batch: StepBatch,
+    ):
+        bins = self._options.hist_bins
+        scale = self._options.hist_scale
+
+        def finish(values: list[float]) -> None:
+            width = bins + 6
+            for i, ((wp, _), n) in enumerate(zip(group, lengths, strict=True)):
+                row = values[i * width : (i + 1) * width]
+                lo, hi, nan, posinf, neginf, zeros = row[bins:]
+                batch.histograms.append(
+                    Histogram(step=step, param=wp.name, kind=kind, scale=scale, lo=lo, hi=hi,
+                              counts=tuple(int(c) for c in row[:bins]), nan=int(nan),
+                              posinf=int(posinf), neginf=int(neginf), zeros=int(zeros),
+                              sampled=n)
+                )  # fmt: skip
+
+        return finish
+
+    @torch.no_grad()
+    def snapshot(self, index: int, wps: list[WatchedParam], step: int) -> None:
+        """Copy the parameters an optimizer is about to update, to measure ‖Δw‖ after."""
+        inst = self._instruments["updates"]
+        if not (self._options.updates and inst.enabled):
+            return
+        dense = [wp for wp in wps if not wp.param.is_sparse]
+        copies = inst.run(lambda: [wp.param.detach().clone() for wp in dense])
+        if copies is not None:
+            self._before[index] = (step, dense, copies)
+
+    @torch.no_grad()
+    def updates(self, index: int) -> None:
+        inst = self._instruments["updates"]
+        entry = self._before.pop(index, None)
+        if entry is None or not inst.enabled:
+            return
+        step, wps, before = entry
+
+        def queue() -> None:
+            torch._foreach_sub_(before, [wp.param.detach() for wp in wps])
+            norms = torch._foreach_norm(before)
+            for device_idx in by_device(norms):
+                sub = [wps[i] for i in device_idx]
+                self._pending.add(torch.stack([norms[i] for i in device_idx]),
+                                  self._update_finisher(step, sub), inst)  # fmt: skip
+
+        inst.run(queue)
+
+    def _update_finisher(self, step: int, wps: list[WatchedParam]):
+        def finish(values: list[float]) -> None:
+            for wp, norm in zip(wps, values, strict=True):
+                slot = self._slot(step, wp)
+                slot["update_norm"] = norm
+                weight = slot.get("weight_norm")
+                if weight is not None and weight > 0 and math.isfinite(weight):
+                    slot["update_ratio"] = norm / weight
+
+        return finish
+
+    @torch.no_grad()
+    def preclip(self, wps: list[WatchedParam]) -> None:
+        """Gradient norms at the end of a backward pass, before any clipping."""
+        inst = self._instruments["grads"]
+        if not inst.enabled:
+            return
+        with_grad = [wp for wp in wps if wp.param.grad is not None and not wp.param.grad.is_sparse]
+        if with_grad:
+            norms = inst.run(torch._foreach_norm, [wp.param.grad for wp in with_grad])
+            if norms is not None:
+                device = norms[0].device
+                self._preclip = (with_grad, torch.stack([n.double().to(device) for n in norms]))
+
+    def finish_step(self, step: int) -> None:
+        """Queue what waits for the step's end (pre-clip norms)."""
+        if self._preclip is None:
+            return
+        wps, norms = self._preclip
+        self._preclip = None
+
+        def finish(values: list[float]) -> None:
+            for wp, v in zip(wps, values, strict=True):
+                self._slot(step, wp)["grad_norm_preclip"] = v
+
+        self._pending.add(norms, finish, self._instruments["grads"])
+
+    def take_values(self) -> Iterator[tuple[Key, dict[str, float]]]:
+        values, self._values = self._values, {}
+        return iter(sorted(values.items()))
+
+    def release(self) -> None:
+        self._values = {}
+        self._before = {}
+        self._preclip = None

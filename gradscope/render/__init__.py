@@ -1,0 +1,1 @@
+"""Views that turn a recorded run into text, images or tables."""

@@ -1,0 +1,425 @@
+"""The scope: wires capture to a store. ``gs.watch(model, optimizer)`` returns one.
+
+A step is one ``step()`` of the first watched optimizer, or one backward pass when no optimizer
+is watched. Per step the scope keeps loss, learning rates and time; on logged steps (every
+``every``-th) it also queues gradient, weight, update, optimizer-state and activation
+statistics on the device, moves them to the host in one transfer when the step ends, and hands
+plain records to the background writer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+from gradscope.capture.backward import BackwardTracker
+from gradscope.capture.guard import Instruments
+from gradscope.capture.handles import HookGroup
+from gradscope.capture.loss import ROOTS
+from gradscope.capture.modules import ModuleWatcher
+from gradscope.capture.naming import (
+    WatchedParam,
+    collect_modules,
+    collect_params,
+    matches,
+    module_infos,
+    unwrap,
+)
+from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, optimizer_info
+from gradscope.capture.params import ParamCapture
+from gradscope.capture.pending import Pending
+from gradscope.errors import GradscopeError
+from gradscope.options import WatchOptions
+from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
+from gradscope.store.writer import StoreWriter
+
+
+class WatchTypeError(GradscopeError, TypeError):
+    """``watch`` was handed something that is not a module or an optimizer."""
+
+
+def default_store_path(model: nn.Module, folder: str = "runs") -> Path:
+    """``runs/<model class>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken."""
+    stem = f"{type(unwrap(model)).__name__.lower()}-{datetime.now():%Y%m%d-%H%M%S}"
+    path = Path(folder) / f"{stem}.gsdb"
+    n = 1
+    while path.exists():
+        path = Path(folder) / f"{stem}-{n}.gsdb"
+        n += 1
+    return path
+
+
+def _optimizers(optimizer: Optimizer | Sequence[Optimizer] | None) -> list[Optimizer]:
+    if optimizer is None:
+        return []
+    opts = [optimizer] if isinstance(optimizer, Optimizer) else optimizer
+    if isinstance(opts, (list, tuple)) and all(isinstance(o, Optimizer) for o in opts):
+        return list(opts)
+    raise WatchTypeError(
+        "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of them, "
+        f"got {type(optimizer).__name__}"
+    )
+
+
+class Scope:
+    """Everything gradscope attached to one model (and its optimizers) for one run."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Optimizer | Sequence[Optimizer] | None = None,
+        *,
+        store: str | os.PathLike[str] | None = None,
+        options: WatchOptions | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise WatchTypeError(
+                f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
+            )
+        self.options = options or WatchOptions()
+        self._optimizers = _optimizers(optimizer)
+        self._closed = False
+        self._hooks = HookGroup()
+        self._instruments = Instruments(strict=self.options.strict)
+        self._alerts: list[Alert] = []
+        models = {"": model}
+        opts = self.options
+        self._params: list[WatchedParam] = collect_params(
+            models, include=opts.include, exclude=opts.exclude
+        )
+        self._add_optimizer_only_params()
+        self._by_id = {id(wp.param): wp for wp in self._params}
+        owned: set[int] = set()
+        self._opt_params: list[list[WatchedParam]] = []
+        for opt in self._optimizers:
+            wps = [self._by_id[id(p)] for g in opt.param_groups for p in g["params"]
+                   if id(p) in self._by_id]  # fmt: skip
+            self._opt_params.append(wps)
+            owned.update(wp.index for wp in wps)
+        self._orphans = [wp for wp in self._params if wp.index not in owned]
+
+        self.path = Path(store) if store is not None else default_store_path(model)
+        self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
+        self._step = 0
+        self._started = time.perf_counter()
+        self._last_end = self._started
+        self._pending = Pending()
+        self._batch = StepBatch()
+        self._unsent: list[tuple[dict[str, Any], torch.Tensor | None]] = []
+        self._scalars: dict[str, Any] = {}
+        self._module_losses: list[torch.Tensor] = []
+        self._capture = ParamCapture(self._instruments, self._pending, opts)
+
+        modules = [
+            (path, m) for path, m in collect_modules(models)
+            if not path or matches(path, opts.include, opts.exclude)
+        ]  # fmt: skip
+        self._write_run_info(model, modules)
+        ROOTS.acquire()
+        try:
+            self._tracker = BackwardTracker(
+                self._params, self._hooks, self._instruments["loss"], self._backward_ended
+            )
+            self._modules = ModuleWatcher(
+                modules if opts.activations else [],
+                self._hooks,
+                self._instruments["modules"],
+                is_logging=self._logging_activations,
+                on_loss=self._module_losses.append,
+            )
+            for i, opt in enumerate(self._optimizers):
+                self._hooks.add(opt.register_step_pre_hook(self._make_step_hook(i, pre=True)))
+                self._hooks.add(opt.register_step_post_hook(self._make_step_hook(i, pre=False)))
+        except BaseException:
+            self.close()
+            raise
+
+    # -- public API -----------------------------------------------------------------------------
+
+    @property
+    def step(self) -> int:
+        """Index of the step in progress (steps completed so far)."""
+        return self._step
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Diagnoses raised so far."""
+        return list(self._alerts)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def log(self, **scalars: float | torch.Tensor) -> None:
+        """Record scalars for the step in progress; ``loss=`` overrides the captured loss."""
+        for name, value in scalars.items():
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    raise GradscopeError(
+                        f"scope.log({name}=...) needs a single number, got a tensor of shape "
+                        f"{tuple(value.shape)}; log value.mean() or one element"
+                    )
+                value = value.detach().reshape(()).clone()
+            elif not isinstance(value, (int, float)):
+                raise GradscopeError(
+                    f"scope.log({name}=...) needs a number, got {type(value).__name__}"
+                )
+            self._scalars[name] = value
+
+    def flush(self) -> None:
+        """Wait until everything recorded so far is in the store file."""
+        self._writer.flush()
+
+    def report(self, *, console: Any = None) -> None:
+        """Print the run summary (model, parameters, optimizer, loss) to the console."""
+        from gradscope.render.report import print_report
+        from gradscope.store.reader import open_store
+
+        if not self._closed:
+            self._writer.flush()
+        with open_store(self.path) as run:
+            print_report(run, console=console)
+
+    def close(self) -> None:
+        """Remove every hook, write what is pending and close the store. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._hooks.remove_all()
+        finally:
+            ROOTS.release()
+            try:
+                self._send_steps(force=True)
+                self._writer.put(
+                    "meta",
+                    {
+                        "finished": time.time(),
+                        "steps": self._step,
+                        "dropped": self._writer.dropped,
+                        "failed_instruments": {
+                            k: repr(v) for k, v in self._instruments.failed().items()
+                        },
+                    },
+                )
+            finally:
+                self._writer.close()
+                self._release()
+
+    def __enter__(self) -> Scope:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"step {self._step}"
+        return f"<gradscope.Scope {str(self.path)!r} {state}>"
+
+    # -- run information ----------------------------------------------------------------------
+
+    def _add_optimizer_only_params(self) -> None:
+        """Parameters an optimizer updates that no watched model holds get their own names."""
+        known = {id(wp.param) for wp in self._params}
+        for oi, opt in enumerate(self._optimizers):
+            for gi, group in enumerate(opt.param_groups):
+                for pi, p in enumerate(group["params"]):
+                    if id(p) not in known:
+                        name = f"optimizer{oi}.group{gi}.param{pi}"
+                        self._params.append(WatchedParam(len(self._params), name, (), "", p))
+                        known.add(id(p))
+
+    def _write_run_info(self, model: nn.Module, modules: list[tuple[str, nn.Module]]) -> None:
+        devices = sorted({str(wp.param.device) for wp in self._params}) or ["cpu"]
+        inner = unwrap(model)
+        self._writer.put(
+            "meta",
+            {
+                "gradscope_version": _version(),
+                "torch_version": torch.__version__,
+                "python": sys.version.split()[0],
+                "command_line": list(sys.argv),
+                "started": time.time(),
+                "devices": devices,
+                "model": type(inner).__name__,
+                "wrapper": type(model).__name__ if model is not inner else None,
+                "n_params": sum(wp.param.numel() for wp in self._params),
+                "n_trainable": sum(
+                    wp.param.numel() for wp in self._params if wp.param.requires_grad
+                ),  # fmt: skip
+                "optimizers": [type(o).__name__ for o in self._optimizers],
+                "options": asdict(self.options),
+            },
+        )
+        self._writer.put("params", [wp.info() for wp in self._params])
+        self._writer.put("modules", module_infos(modules))
+        self._writer.put(
+            "optimizers",
+            [optimizer_info(i, o, self._by_id) for i, o in enumerate(self._optimizers)],
+        )
+
+    # -- the step -----------------------------------------------------------------------------
+
+    def _logged(self) -> bool:
+        return self._step % self.options.every == 0
+
+    def _logging_activations(self) -> bool:
+        return not self._closed and self._step % self.options.activation_every == 0
+
+    def _histogram_step(self) -> bool:
+        return self._step % self.options.histogram_every == 0
+
+    def _make_step_hook(self, index: int, *, pre: bool) -> Any:
+        def hook(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+            if self._closed:
+                return
+            try:
+                self._step_started(index) if pre else self._step_finished(index)
+            except Exception as exc:  # a bug of ours must not stop training
+                self._instruments["steps"].fail(exc)
+
+        return hook
+
+    def _step_started(self, index: int) -> None:
+        if not self._logged():
+            return
+        opt = self._optimizers[index]
+        wps = self._opt_params[index] + (self._orphans if index == 0 else [])
+        hist = self._histogram_step()
+        if not _computes_grads_in_step(opt):
+            self._capture.grads(wps, histogram=hist, step=self._step, batch=self._batch)
+        self._capture.weights(wps, histogram=hist, step=self._step, batch=self._batch)
+        self._capture.snapshot(index, self._opt_params[index], self._step)
+
+    def _step_finished(self, index: int) -> None:
+        opt = self._optimizers[index]
+        if self._logged():
+            if _computes_grads_in_step(opt):
+                wps = self._opt_params[index] + (self._orphans if index == 0 else [])
+                self._capture.grads(
+                    wps, histogram=self._histogram_step(), step=self._step, batch=self._batch
+                )
+            self._capture.updates(index)
+            inst = self._instruments["optimizer"]
+            inst.run(capture_state, opt, self._by_id, self._step, self._pending, inst,
+                     self._batch.states)  # fmt: skip
+            inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, self._step)))
+        if index == 0:
+            self._end_step()
+
+    def _backward_ended(self) -> None:
+        if self._closed:
+            return
+        if not self._optimizers:
+            if self._logged():
+                hist = self._histogram_step()
+                self._capture.grads(self._params, histogram=hist, step=self._step,
+                                    batch=self._batch)  # fmt: skip
+                self._capture.weights(self._params, histogram=hist, step=self._step,
+                                      batch=self._batch)  # fmt: skip
+            self._end_step()
+        elif self._logged():
+            self._capture.preclip(self._params)
+
+    def _end_step(self) -> None:
+        now = time.perf_counter()
+        step = self._step
+        logged = self._logged()
+        fields = {
+            "step": step,
+            "wall_time": time.time(),
+            "duration": now - self._last_end,
+            "n_backward": self._tracker.n_backward,
+            "logged": logged,
+            "lrs": group_lrs(self._optimizers[0]) if self._optimizers else (),
+        }
+        self._last_end = now
+        scalars, self._scalars = self._scalars, {}
+        loss = scalars.pop("loss", None)
+        if loss is None and self._tracker.roots:
+            roots = self._tracker.roots
+            loss = roots[0] if len(roots) == 1 else torch.stack(roots).sum()
+        if loss is None and self._module_losses:
+            loss = self._module_losses[-1]
+        self._module_losses.clear()
+        fields["scalars"] = {k: float(v) for k, v in scalars.items()}
+        if isinstance(loss, (int, float)):
+            loss = torch.tensor(float(loss), dtype=torch.float64)
+        self._unsent.append((fields, loss))
+        if logged:
+            if self._modules is not None:
+                self._modules.drain(step, self._pending, self._batch.modules)
+            self._capture.finish_step(step)
+        self._send_steps(force=logged)
+        self._tracker.reset()
+        self._tracker.attach_new()
+        self._step += 1
+
+    def _send_steps(self, *, force: bool) -> None:
+        """Resolve queued device values in one transfer and hand the records to the writer.
+
+        Losses of unlogged steps wait on the device when they live on an accelerator, so an
+        unlogged step costs no sync; they travel with the next logged step.
+        """
+        unsent = self._unsent
+        on_host = all(loss is None or loss.device.type == "cpu" for _, loss in unsent)
+        if not unsent or not (force or on_host or len(unsent) >= 64):
+            return
+        self._unsent = []
+        losses = [loss for _, loss in unsent if loss is not None]
+        batch, self._batch = self._batch, StepBatch()
+
+        def finish(values: list[float]) -> None:
+            it = iter(values)
+            for fields, loss in unsent:
+                batch.steps.append(StepRecord(loss=next(it) if loss is not None else None,
+                                              **fields))  # fmt: skip
+
+        if losses:
+            self._pending.add(torch.stack([v.double() for v in losses]), finish,
+                              self._instruments["loss"])  # fmt: skip
+        else:
+            finish([])
+        self._pending.resolve()
+        if not batch.steps:  # the loss instrument is off: keep the step rows without loss
+            batch.steps = [StepRecord(loss=None, **fields) for fields, _ in unsent]
+        batch.params = [
+            ParamStats(step=s, param=self._params[i].name, values=v)
+            for (s, i), v in self._capture.take_values()
+        ]
+        self._writer.put("batch", batch)
+
+    def _release(self) -> None:
+        """Drop every reference to the model, its parameters and optimizers."""
+        self._params = []
+        self._by_id = {}
+        self._opt_params = []
+        self._orphans = []
+        self._optimizers = []
+        self._modules = None  # type: ignore[assignment]
+        self._capture.release()
+        self._pending.clear()
+        self._unsent = []
+        self._module_losses = []
+        self._scalars = {}
+
+
+def _computes_grads_in_step(opt: Optimizer) -> bool:
+    """Optimizers that evaluate a closure inside ``step()`` (LBFGS) have fresh grads only after."""
+    return isinstance(opt, torch.optim.LBFGS)
+
+
+def _version() -> str:
+    from gradscope import __version__
+
+    return __version__

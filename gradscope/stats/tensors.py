@@ -1,0 +1,198 @@
+"""Summaries of many tensors at once, computed where the tensors live.
+
+A summary is two steps so that a whole logged step costs one device→host transfer:
+:func:`summarize` launches a handful of reductions per tensor (plus one ``torch._foreach_norm``)
+and returns a small device tensor; the caller moves every such tensor to the host together and
+:func:`finish_summaries` turns the rows into named floats. Reductions were picked by measurement
+on 2 CPU threads (80 tensors, 2.6 M elements): ``_foreach_norm`` 0.4 ms, ``sum`` 0.5 ms,
+``aminmax`` 0.4 ms, ``count_nonzero`` 0.8 ms, against 7 ms for ``std_mean`` and 6–15 ms for an
+``isfinite`` count — so std comes from the sum of squares and non-finite values are counted only
+when a norm says there are some (see :func:`count_nonfinite`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+#: Rows of the device tensor :func:`summarize` returns.
+ROWS = ("norm", "sum", "min", "max", "nonzero")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Host-side statistics of one tensor (``None`` fields: the tensor was empty)."""
+
+    numel: int
+    norm: float | None
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    absmax: float | None
+    zero_frac: float | None
+
+    @property
+    def finite(self) -> bool:
+        return self.norm is None or math.isfinite(self.norm)
+
+
+def _dense_view(t: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The values to reduce and how many implicit zeros they leave out (sparse tensors)."""
+    if t.is_sparse:
+        t = t.coalesce()
+        values = t.values()
+        implicit = t.numel() - values.numel()
+    elif t.layout != torch.strided:
+        values = t.to_dense()
+        implicit = 0
+    else:
+        values = t.detach()
+        implicit = 0
+    if values.is_complex():
+        values = values.abs()
+    if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()
+    if values.numel() == 0:
+        values = values.new_zeros(1)
+    return values, implicit
+
+
+@torch.no_grad()
+def summarize(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Return raw sums as a ``(len(ROWS), len(tensors))`` float64 tensor on the tensors' device.
+
+    Also returns ``(numel, implicit_zeros)`` per tensor for :func:`finish_summaries`; both are
+    known on the host. All tensors must share one device. Nothing here waits for the device.
+    """
+    dense = [_dense_view(t) for t in tensors]
+    views = [v for v, _ in dense]
+    meta = [(t.numel(), implicit) for t, (_, implicit) in zip(tensors, dense, strict=True)]
+    norms = torch._foreach_norm(views)
+    sums = [v.sum() for v in views]
+    minmax = [torch.aminmax(v) for v in views]
+    nonzero = [torch.count_nonzero(v) for v in views]
+    rows = torch.stack(
+        [
+            torch.stack(norms).double(),
+            torch.stack(sums).double(),
+            torch.stack([m.min for m in minmax]).double(),
+            torch.stack([m.max for m in minmax]).double(),
+            torch.stack(nonzero).double(),
+        ]
+    )
+    return rows, meta
+
+
+def finish_summaries(
+    rows: Sequence[float], tensors_meta: Sequence[tuple[int, int]]
+) -> list[Summary]:
+    """Turn host rows from :func:`summarize` into :class:`Summary` objects.
+
+    ``rows`` is the flattened host copy of the summary tensor; ``tensors_meta`` is the second
+    value :func:`summarize` returned. Standard deviation uses Bessel's correction, like
+    ``torch.std``.
+    """
+    n = len(tensors_meta)
+    norms, sums, mins, maxs, nonzeros = (rows[k * n : (k + 1) * n] for k in range(len(ROWS)))
+    out = []
+    for i, (numel, implicit) in enumerate(tensors_meta):
+        if numel == 0:
+            out.append(Summary(0, None, None, None, None, None, None, None))
+            continue
+        norm, total = norms[i], sums[i]
+        lo, hi = mins[i], maxs[i]
+        if implicit:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        mean = total / numel
+        if numel > 1:
+            var = (norm * norm - numel * mean * mean) / (numel - 1)
+            std = math.sqrt(var) if var > 0 else (var if math.isnan(var) else 0.0)
+        else:
+            std = 0.0
+        absmax = max(abs(lo), abs(hi)) if not (math.isnan(lo) or math.isnan(hi)) else math.nan
+        zero_frac = 1.0 - nonzeros[i] / numel
+        out.append(Summary(numel, norm, mean, std, lo, hi, absmax, zero_frac))
+    return out
+
+
+@torch.no_grad()
+def count_nonfinite(t: torch.Tensor) -> tuple[int, int, int]:
+    """Exact ``(nan, posinf, neginf)`` counts of one tensor; a sync, so only on bad steps."""
+    values, _ = _dense_view(t)
+    counts = torch.stack(
+        [torch.isnan(values).sum(), torch.isposinf(values).sum(), torch.isneginf(values).sum()]
+    ).tolist()
+    return int(counts[0]), int(counts[1]), int(counts[2])
+
+
+def to_host(pieces: Sequence[torch.Tensor]) -> list[list[float]]:
+    """Move many small device tensors to the host in one transfer per device.
+
+    Returns each piece flattened, in order.
+    """
+    by_device: dict[torch.device, list[int]] = {}
+    for i, p in enumerate(pieces):
+        by_device.setdefault(p.device, []).append(i)
+    out: list[list[float]] = [[] for _ in pieces]
+    for indices in by_device.values():
+        flat = torch.cat([pieces[i].reshape(-1).double() for i in indices]).tolist()
+        pos = 0
+        for i in indices:
+            n = pieces[i].numel()
+            out[i] = flat[pos : pos + n]
+            pos += n
+    return out
+
+
+#: Entries of :func:`activation_summary`.
+ACTIVATION_ROWS = ("sum", "sumsq", "absmax", "nonzero", "nonfinite")
+
+
+@torch.no_grad()
+def activation_summary(t: torch.Tensor) -> torch.Tensor:
+    """Raw sums of one forward output as a float64 device vector (see ``ACTIVATION_ROWS``).
+
+    Sums rather than means so several calls of one module in a step combine exactly. ``x * 0``
+    is NaN exactly where ``x`` is NaN or ±Inf, so one ``count_nonzero`` counts non-finite values
+    at a fraction of the cost of ``isfinite``.
+    """
+    v = t.detach()
+    if v.is_complex():
+        v = v.abs()
+    if v.dtype in (torch.float16, torch.bfloat16):
+        v = v.float()
+    if v.numel() == 0:
+        return torch.zeros(len(ACTIVATION_ROWS), dtype=torch.float64, device=v.device)
+    lo, hi = torch.aminmax(v)
+    return torch.stack(
+        [
+            v.sum().double(),
+            torch.linalg.vector_norm(v).double().square(),
+            torch.maximum(lo.abs(), hi.abs()).double(),
+            torch.count_nonzero(v).double(),
+            torch.count_nonzero(v * 0).double(),
+        ]
+    )
+
+
+def finish_activations(numels: Sequence[int], rows: Sequence[Sequence[float]]) -> dict[str, float]:
+    """Combine the :func:`activation_summary` rows of every call of a module in one step."""
+    numel = sum(numels)
+    if numel == 0:
+        return {}
+    total = sum(r[0] for r in rows)
+    sumsq = sum(r[1] for r in rows)
+    mean = total / numel
+    var = (sumsq - numel * mean * mean) / (numel - 1) if numel > 1 else 0.0
+    std = math.sqrt(var) if var > 0 else (var if math.isnan(var) else 0.0)
+    return {
+        "act_mean": mean,
+        "act_std": std,
+        "act_absmax": max(r[2] for r in rows),
+        "act_zero_frac": 1.0 - sum(r[3] for r in rows) / numel,
+        "act_nonfinite": sum(r[4] for r in rows),
+    }
