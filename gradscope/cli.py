@@ -1,0 +1,82 @@
+"""The ``gradscope`` command: parse arguments, call library functions, print, exit.
+
+Errors that gradscope raises for bad input (a missing or foreign store …) become one line on
+stderr and exit code 2; nothing here has logic of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import click
+
+from gradscope.errors import GradscopeError
+
+DEMO_MODELS = ("linreg", "mlp", "lenet", "gru", "transformer")
+
+
+class GradscopeGroup(click.Group):
+    """Turns :class:`GradscopeError` into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GradscopeError as exc:
+            click.echo(f"gradscope: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=GradscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gradscope")
+def main() -> None:
+    """See what autograd and your optimizer actually did."""
+
+
+@main.command()
+@click.argument("model", type=click.Choice(DEMO_MODELS), default="mlp")
+@click.option("--steps", type=click.IntRange(min=1), help="Training steps (default per model).")
+@click.option("--store", type=click.Path(dir_okay=False), help="Store path [runs/demo-MODEL.gsdb].")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Log statistics every N-th step.")  # fmt: skip
+def demo(model: str, steps: int | None, store: str | None, every: int) -> None:
+    """Train a built-in example MODEL with gradscope attached and print the report."""
+    from gradscope.demo import run_demo
+
+    path = run_demo(model, steps=steps, store=store, every=every)
+    click.echo(f"store written to {path}")
+
+
+@main.command()
+@click.argument("store", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def report(store: str, as_json: bool) -> None:
+    """Summarise a recorded run: model, parameters, optimizer groups, loss, alerts."""
+    from gradscope.store.reader import open_store
+
+    with open_store(store) as run:
+        if as_json:
+            from gradscope.render.summary import run_summary
+
+            click.echo(json.dumps(_finite(run_summary(run)), indent=2))
+        else:
+            from gradscope.render.report import print_report
+
+            print_report(run)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Inf: non-finite floats become ``null`` (counts say what they were)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

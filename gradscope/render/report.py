@@ -1,0 +1,129 @@
+"""The console report: rich renderables built from :func:`run_summary`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gradscope.render.summary import run_summary
+from gradscope.store.reader import Run
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], *, log: bool = False) -> str:
+    """One character per value, scaled between the series' min and max."""
+    vals = [math.log10(v) if log and v > 0 else v for v in values if math.isfinite(v)]
+    if log:
+        vals = [v for v in vals if math.isfinite(v)]
+    if not vals:
+        return ""
+    lo, hi = min(vals), max(vals)
+    span = hi - lo or 1.0
+    return "".join(_BARS[min(int((v - lo) / span * len(_BARS)), len(_BARS) - 1)] for v in vals)
+
+
+def fmt(value: float | None, spec: str = ".3g") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return format(value, spec)
+
+
+def _header(s: dict[str, Any]) -> RenderableType:
+    opts = ", ".join(o["type"] for o in s["optimizers"]) or "none watched"
+    lines = [
+        f"[bold]{s['model']}[/]  {fmt(s['n_params'], ',')} parameters "
+        f"({fmt(s['n_trainable'], ',')} trainable) on {', '.join(s['devices'] or [])}",
+        f"optimizer: {opts}   steps: {s['steps']}   torch {s['torch_version']}",
+        f"store: {s['store']}" + ("" if s["finished"] else "  [yellow](still being written)[/]"),
+    ]
+    return Panel("\n".join(lines), title="gradscope report", expand=False)
+
+
+def _loss(s: dict[str, Any]) -> RenderableType:
+    loss = s["loss"]
+    if loss["first"] is None:
+        return Text("loss: not captured (call scope.log(loss=...) to record it)", style="dim")
+    text = Text.assemble(
+        ("loss ", "bold"),
+        f"first {fmt(loss['first'])}  last {fmt(loss['last'])}  min {fmt(loss['min'])}  ",
+        (sparkline(loss["trend"]), "cyan"),
+    )
+    if loss["nonfinite_steps"]:
+        text.append(f"  non-finite at steps {loss['nonfinite_steps']}", style="bold red")
+    return text
+
+
+def _params(s: dict[str, Any]) -> RenderableType:
+    table = Table(title="parameters (latest logged step)", title_justify="left", expand=False)
+    table.add_column("parameter", overflow="fold")
+    table.add_column("shape")
+    table.add_column("grad norm", justify="right")
+    table.add_column("update/weight", justify="right")
+    table.add_column("weight norm", justify="right")
+    table.add_column("grad norm trend")
+    for p in s["params"]:
+        name = p["name"] + (f" (= {', '.join(p['aliases'])})" if p["aliases"] else "")
+        if not p["requires_grad"]:
+            grad = Text("frozen", style="dim")
+        elif p["grad_norm"] is None:
+            grad = Text("no grad", style="yellow")
+        elif (p["grad_nan"] or 0) + (p["grad_inf"] or 0) > 0:
+            grad = Text(f"{fmt(p['grad_norm'])} ({int(p['grad_nan'] or 0)} NaN)", style="bold red")
+        else:
+            grad = Text(fmt(p["grad_norm"]))
+        table.add_row(
+            name,
+            "×".join(str(d) for d in p["shape"]) or "scalar",
+            grad,
+            fmt(p["update_ratio"], ".2e") if p["update_ratio"] is not None else "–",
+            fmt(p["weight_norm"]),
+            Text(sparkline(p["trend"], log=True), style="cyan"),
+        )
+    return table
+
+
+def _optimizers(s: dict[str, Any]) -> RenderableType:
+    table = Table(title="optimizer groups", title_justify="left", expand=False)
+    for col in ("optimizer", "group", "params", "lr", "hyperparameters"):
+        table.add_column(col)
+    hidden = {"group", "lr", "n_params", "initial_lr", "params", "foreach", "fused",
+              "capturable", "differentiable", "maximize"}  # fmt: skip
+    for opt in s["optimizers"]:
+        for g in opt["groups"]:
+            hp = ", ".join(f"{k}={v}" for k, v in g.items() if k not in hidden and v is not None)
+            table.add_row(opt["type"], str(g["group"]), str(g["n_params"]), fmt(g.get("lr")), hp)
+    return table
+
+
+def _alerts(s: dict[str, Any]) -> RenderableType:
+    if not s["alerts"]:
+        return Text("no alerts", style="green")
+    table = Table(title="alerts", title_justify="left")
+    for col in ("severity", "code", "where", "step", "message"):
+        table.add_column(col, overflow="fold")
+    styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+    for a in s["alerts"]:
+        table.add_row(Text(a["severity"], style=styles.get(a["severity"], "")), a["code"],
+                      a["where"], str(a["step"]), a["message"])  # fmt: skip
+    return table
+
+
+def report_renderable(run: Run) -> RenderableType:
+    s = run_summary(run)
+    parts: list[RenderableType] = [_header(s), _loss(s), _params(s)]
+    if s["optimizers"]:
+        parts.append(_optimizers(s))
+    parts.append(_alerts(s))
+    return Group(*parts)
+
+
+def print_report(run: Run, *, console: Console | None = None) -> None:
+    (console or Console()).print(report_renderable(run))
