@@ -63,12 +63,12 @@ def _loss(s: dict[str, Any]) -> RenderableType:
 
 def _params(s: dict[str, Any]) -> RenderableType:
     table = Table(title="parameters (latest logged step)", title_justify="left", expand=False)
-    table.add_column("parameter", overflow="fold")
-    table.add_column("shape")
-    table.add_column("grad norm", justify="right")
-    table.add_column("update/weight", justify="right")
-    table.add_column("weight norm", justify="right")
-    table.add_column("grad norm trend")
+    table.add_column("parameter", overflow="fold", ratio=3)
+    table.add_column("shape", overflow="fold")
+    table.add_column("grad norm", justify="right", no_wrap=True)
+    table.add_column("upd/weight", justify="right", no_wrap=True)
+    table.add_column("weight", justify="right", no_wrap=True)
+    table.add_column("grad trend", no_wrap=True)
     for p in s["params"]:
         name = p["name"] + (f" (= {', '.join(p['aliases'])})" if p["aliases"] else "")
         if not p["requires_grad"]:

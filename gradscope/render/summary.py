@@ -8,7 +8,7 @@ from typing import Any
 from gradscope.store.reader import Run
 
 #: Points kept per trend (series are downsampled by averaging buckets).
-TREND_POINTS = 24
+TREND_POINTS = 16
 
 
 def downsample(values: list[float], points: int = TREND_POINTS) -> list[float]:
