@@ -18,7 +18,8 @@ class WatchOptions:
 
     ``every``: log every N-th step (loss, lr and time are kept for every step).
     ``hist_every``: histograms every N-th step (a multiple of ``every``; default ``10 * every``).
-    ``act_every``: module activation statistics every N-th step (default ``every``).
+    ``act_every``: module activation statistics every N-th step (a multiple of ``every``;
+    default ``10 * every``: forward outputs are often far larger than the parameters).
     ``hist_samples``: at most this many evenly strided elements per tensor go into a histogram
     (``None``: exact). ``hist_scale``: ``linear`` or ``log`` (bins over log10|x|).
     ``updates``: record ‖Δw‖ (keeps a copy of the parameters during logged steps).
@@ -45,6 +46,13 @@ class WatchOptions:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(f"{name} must be a positive integer, got {name}={value!r}")
+        for name in ("hist_every", "act_every"):
+            value = getattr(self, name)
+            if value is not None and value % self.every:
+                raise OptionError(
+                    f"{name} must be a multiple of every (statistics are taken on logged steps), "
+                    f"got {name}={value} with every={self.every}"
+                )
         if self.hist_scale not in ("linear", "log"):
             raise OptionError(
                 f"hist_scale must be 'linear' or 'log', got hist_scale={self.hist_scale!r}"
@@ -65,7 +73,7 @@ class WatchOptions:
 
     @property
     def activation_every(self) -> int:
-        return self.act_every if self.act_every is not None else self.every
+        return self.act_every if self.act_every is not None else 10 * self.every
 
 
 def patterns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

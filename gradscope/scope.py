@@ -407,6 +407,8 @@ class Scope:
         self._orphans = []
         self._optimizers = []
         self._modules = None  # type: ignore[assignment]
+        if getattr(self, "_tracker", None) is not None:
+            self._tracker.release()
         self._capture.release()
         self._pending.clear()
         self._unsent = []

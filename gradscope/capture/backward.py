@@ -78,6 +78,12 @@ class BackwardTracker:
         self.n_backward += 1
         self._instrument.run(self._on_end)
 
+    def release(self) -> None:
+        """Drop the parameters (the scope is closed; hooks are already removed)."""
+        self._params = []
+        self._root = None
+        self.reset()
+
     def reset(self) -> None:
         """Forget what happened since the last step (called at each step's end)."""
         self.roots = []
