@@ -39,8 +39,13 @@ def main() -> None:
 @click.argument("model", type=click.Choice(DEMO_MODELS), default="mlp")
 @click.option("--steps", type=click.IntRange(min=1), help="Training steps (default per model).")
 @click.option("--store", type=click.Path(dir_okay=False), help="Store path [runs/demo-MODEL.gsdb].")
-@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Log statistics every N-th step.")  # fmt: skip
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Log statistics every N-th step.",
+)
 def demo(model: str, steps: int | None, store: str | None, every: int) -> None:
     """Train a built-in example MODEL with gradscope attached and print the report."""
     from gradscope.demo import run_demo

@@ -102,8 +102,12 @@ class Scope:
         owned: set[int] = set()
         self._opt_params: list[list[WatchedParam]] = []
         for opt in self._optimizers:
-            wps = [self._by_id[id(p)] for g in opt.param_groups for p in g["params"]
-                   if id(p) in self._by_id]  # fmt: skip
+            wps = [
+                self._by_id[id(p)]
+                for g in opt.param_groups
+                for p in g["params"]
+                if id(p) in self._by_id
+            ]
             self._opt_params.append(wps)
             owned.update(wp.index for wp in wps)
         self._orphans = [wp for wp in self._params if wp.index not in owned]
@@ -121,9 +125,10 @@ class Scope:
         self._capture = ParamCapture(self._instruments, self._pending, opts)
 
         modules = [
-            (path, m) for path, m in collect_modules(models)
+            (path, m)
+            for path, m in collect_modules(models)
             if not path or matches(path, opts.include, opts.exclude)
-        ]  # fmt: skip
+        ]
         self._write_run_info(model, modules)
         ROOTS.acquire()
         try:
@@ -256,7 +261,7 @@ class Scope:
                 "n_params": sum(wp.param.numel() for wp in self._params),
                 "n_trainable": sum(
                     wp.param.numel() for wp in self._params if wp.param.requires_grad
-                ),  # fmt: skip
+                ),
                 "optimizers": [type(o).__name__ for o in self._optimizers],
                 "options": asdict(self.options),
             },
@@ -311,8 +316,9 @@ class Scope:
                 )
             self._capture.updates(index)
             inst = self._instruments["optimizer"]
-            inst.run(capture_state, opt, self._by_id, self._step, self._pending, inst,
-                     self._batch.states)  # fmt: skip
+            inst.run(
+                capture_state, opt, self._by_id, self._step, self._pending, inst, self._batch.states
+            )
             inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, self._step)))
         if index == 0:
             self._end_step()
@@ -323,10 +329,12 @@ class Scope:
         if not self._optimizers:
             if self._logged():
                 hist = self._histogram_step()
-                self._capture.grads(self._params, histogram=hist, step=self._step,
-                                    batch=self._batch)  # fmt: skip
-                self._capture.weights(self._params, histogram=hist, step=self._step,
-                                      batch=self._batch)  # fmt: skip
+                self._capture.grads(
+                    self._params, histogram=hist, step=self._step, batch=self._batch
+                )
+                self._capture.weights(
+                    self._params, histogram=hist, step=self._step, batch=self._batch
+                )
             self._end_step()
         elif self._logged():
             self._capture.preclip(self._params)
@@ -382,12 +390,14 @@ class Scope:
         def finish(values: list[float]) -> None:
             it = iter(values)
             for fields, loss in unsent:
-                batch.steps.append(StepRecord(loss=next(it) if loss is not None else None,
-                                              **fields))  # fmt: skip
+                batch.steps.append(
+                    StepRecord(loss=next(it) if loss is not None else None, **fields)
+                )
 
         if losses:
-            self._pending.add(torch.stack([v.double() for v in losses]), finish,
-                              self._instruments["loss"])  # fmt: skip
+            self._pending.add(
+                torch.stack([v.double() for v in losses]), finish, self._instruments["loss"]
+            )
         else:
             finish([])
         self._pending.resolve()

@@ -61,9 +61,16 @@ class Instruments:
     """The scope's instruments by name, all sharing one strict setting."""
 
     NAMES = (
-        "grads", "weights", "updates", "optimizer", "histograms", "modules", "loss", "steps",
+        "grads",
+        "weights",
+        "updates",
+        "optimizer",
+        "histograms",
+        "modules",
+        "loss",
+        "steps",
         "store",
-    )  # fmt: skip
+    )
 
     def __init__(self, *, strict: bool = False) -> None:
         self._by_name = {n: Instrument(n, strict=strict) for n in self.NAMES}

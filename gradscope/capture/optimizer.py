@@ -123,8 +123,9 @@ def capture_state(
 
     def finish_tensors(summaries: list[Summary]) -> None:
         for (name, key), s in zip(owners, summaries, strict=True):
-            out.append(StateStats(step, name, key, {"norm": s.norm, "mean": s.mean,
-                                                    "absmax": s.absmax}))  # fmt: skip
+            out.append(
+                StateStats(step, name, key, {"norm": s.norm, "mean": s.mean, "absmax": s.absmax})
+            )
             minima[(name, key)] = s.min
 
     def finish_medians(indices: list[int]) -> Callable[[list[float]], None]:

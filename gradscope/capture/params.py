@@ -49,10 +49,16 @@ class ParamCapture:
             for (wp, grad), s in zip(pairs, summaries, strict=True):
                 nan, posinf, neginf = (0, 0, 0) if s.finite else count_nonfinite(grad)
                 self._slot(step, wp).update(
-                    grad_norm=s.norm, grad_mean=s.mean, grad_std=s.std, grad_min=s.min,
-                    grad_max=s.max, grad_absmax=s.absmax, grad_zero_frac=s.zero_frac,
-                    grad_nan=nan, grad_inf=posinf + neginf,
-                )  # fmt: skip
+                    grad_norm=s.norm,
+                    grad_mean=s.mean,
+                    grad_std=s.std,
+                    grad_min=s.min,
+                    grad_max=s.max,
+                    grad_absmax=s.absmax,
+                    grad_zero_frac=s.zero_frac,
+                    grad_nan=nan,
+                    grad_inf=posinf + neginf,
+                )
 
         inst.run(self._pending.add_summaries, [g for _, g in pairs], finish, inst)
         if histogram:
@@ -69,8 +75,9 @@ class ParamCapture:
 
         def finish(summaries: list[Summary]) -> None:
             for (wp, _), s in zip(pairs, summaries, strict=True):
-                self._slot(step, wp).update(weight_norm=s.norm, weight_mean=s.mean,
-                                            weight_std=s.std)  # fmt: skip
+                self._slot(step, wp).update(
+                    weight_norm=s.norm, weight_mean=s.mean, weight_std=s.std
+                )
 
         inst.run(self._pending.add_summaries, [p for _, p in pairs], finish, inst)
         if histogram:
@@ -91,8 +98,13 @@ class ParamCapture:
         for wp, t in pairs:
             by_device.setdefault(t.device, []).append((wp, t))
         for group in by_device.values():
-            result = inst.run(histograms, [t for _, t in group], bins=opts.hist_bins,
-                              scale=opts.hist_scale, max_samples=opts.hist_samples)  # fmt: skip
+            result = inst.run(
+                histograms,
+                [t for _, t in group],
+                bins=opts.hist_bins,
+                scale=opts.hist_scale,
+                max_samples=opts.hist_samples,
+            )
             if result is None:
                 return
             table, lengths = result
@@ -115,11 +127,21 @@ class ParamCapture:
                 row = values[i * width : (i + 1) * width]
                 lo, hi, nan, posinf, neginf, zeros = row[bins:]
                 batch.histograms.append(
-                    Histogram(step=step, param=wp.name, kind=kind, scale=scale, lo=lo, hi=hi,
-                              counts=tuple(int(c) for c in row[:bins]), nan=int(nan),
-                              posinf=int(posinf), neginf=int(neginf), zeros=int(zeros),
-                              sampled=n)
-                )  # fmt: skip
+                    Histogram(
+                        step=step,
+                        param=wp.name,
+                        kind=kind,
+                        scale=scale,
+                        lo=lo,
+                        hi=hi,
+                        counts=tuple(int(c) for c in row[:bins]),
+                        nan=int(nan),
+                        posinf=int(posinf),
+                        neginf=int(neginf),
+                        zeros=int(zeros),
+                        sampled=n,
+                    )
+                )
 
         return finish
 
@@ -147,8 +169,11 @@ class ParamCapture:
             norms = torch._foreach_norm(before)
             for device_idx in by_device(norms):
                 sub = [wps[i] for i in device_idx]
-                self._pending.add(torch.stack([norms[i] for i in device_idx]),
-                                  self._update_finisher(step, sub), inst)  # fmt: skip
+                self._pending.add(
+                    torch.stack([norms[i] for i in device_idx]),
+                    self._update_finisher(step, sub),
+                    inst,
+                )
 
         inst.run(queue)
 

@@ -94,8 +94,18 @@ def _optimizers(s: dict[str, Any]) -> RenderableType:
     table = Table(title="optimizer groups", title_justify="left", expand=False)
     for col in ("optimizer", "group", "params", "lr", "hyperparameters"):
         table.add_column(col)
-    hidden = {"group", "lr", "n_params", "initial_lr", "params", "foreach", "fused",
-              "capturable", "differentiable", "maximize"}  # fmt: skip
+    hidden = {
+        "group",
+        "lr",
+        "n_params",
+        "initial_lr",
+        "params",
+        "foreach",
+        "fused",
+        "capturable",
+        "differentiable",
+        "maximize",
+    }
     for opt in s["optimizers"]:
         for g in opt["groups"]:
             hp = ", ".join(f"{k}={v}" for k, v in g.items() if k not in hidden and v is not None)
@@ -111,8 +121,13 @@ def _alerts(s: dict[str, Any]) -> RenderableType:
         table.add_column(col, overflow="fold")
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     for a in s["alerts"]:
-        table.add_row(Text(a["severity"], style=styles.get(a["severity"], "")), a["code"],
-                      a["where"], str(a["step"]), a["message"])  # fmt: skip
+        table.add_row(
+            Text(a["severity"], style=styles.get(a["severity"], "")),
+            a["code"],
+            a["where"],
+            str(a["step"]),
+            a["message"],
+        )
     return table
 
 

@@ -75,7 +75,7 @@ def run_summary(run: Run) -> dict[str, Any]:
                 s for s, v in zip(steps, losses, strict=True) if not math.isfinite(v)
             ][:20],
             "trend": downsample(losses),
-        },  # fmt: skip
+        },
         "optimizers": optimizers,
         "params": params,
         "alerts": [
@@ -87,5 +87,5 @@ def run_summary(run: Run) -> dict[str, Any]:
                 "message": a.message,
             }
             for a in run.alerts
-        ],  # fmt: skip
+        ],
     }

@@ -138,31 +138,43 @@ class Run:
     def param_info(self) -> dict[str, ParamInfo]:
         return {
             r[1]: ParamInfo(
-                name=r[1], aliases=tuple(json.loads(r[2])), shape=tuple(json.loads(r[3])),
-                dtype=r[4], device=r[5], requires_grad=bool(r[6]), module=r[7],
+                name=r[1],
+                aliases=tuple(json.loads(r[2])),
+                shape=tuple(json.loads(r[3])),
+                dtype=r[4],
+                device=r[5],
+                requires_grad=bool(r[6]),
+                module=r[7],
             )
             for r in self._param_rows
-        }  # fmt: skip
+        }
 
     @property
     def modules(self) -> list[ModuleInfo]:
         return [
             ModuleInfo(
-                path=r[1], type=r[2], parent=r[3], n_params=r[4],
+                path=r[1],
+                type=r[2],
+                parent=r[3],
+                n_params=r[4],
                 buffers=tuple((b[0], tuple(b[1]), b[2]) for b in json.loads(r[5])),
             )
             for r in self._module_rows
-        ]  # fmt: skip
+        ]
 
     @property
     def optimizers(self) -> list[OptimizerInfo]:
         out = []
         for oid, typ, defaults, groups in self._opt_rows:
             gs = tuple(
-                GroupInfo(optimizer=g["optimizer"], index=g["index"], params=tuple(g["params"]),
-                          hparams=g["hparams"])
+                GroupInfo(
+                    optimizer=g["optimizer"],
+                    index=g["index"],
+                    params=tuple(g["params"]),
+                    hparams=g["hparams"],
+                )
                 for g in json.loads(groups)
-            )  # fmt: skip
+            )
             out.append(OptimizerInfo(index=oid, type=typ, defaults=json.loads(defaults), groups=gs))
         return out
 
@@ -198,12 +210,17 @@ class Run:
         )
         return [
             {
-                "step": r[0], "wall_time": r[1], "duration": r[2], "loss": r[3],
-                "n_backward": r[4], "logged": bool(r[5]), "lrs": json.loads(r[6]),
+                "step": r[0],
+                "wall_time": r[1],
+                "duration": r[2],
+                "loss": r[3],
+                "n_backward": r[4],
+                "logged": bool(r[5]),
+                "lrs": json.loads(r[6]),
                 "scalars": json.loads(r[7]) if r[7] else {},
             }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     def _param_id(self, param: str) -> int:
         if param not in self._param_ids:
@@ -312,7 +329,8 @@ class Run:
             )
             step = rows[0][0]
         rows = self._query(
-            "SELECT grp, lr, hparams FROM group_stats WHERE optimizer = ? AND step = ? ORDER BY grp",
+            "SELECT grp, lr, hparams FROM group_stats WHERE optimizer = ? AND step = ?"
+            " ORDER BY grp",
             (optimizer, step),
         )
         return [{"group": g, "lr": lr, **json.loads(h)} for g, lr, h in rows]
@@ -323,8 +341,8 @@ class Run:
         """The histogram of ``param`` (``kind`` ``grad`` or ``weight``) at ``step`` or the last."""
         pid = self._param_id(param)
         sql = (
-            "SELECT step, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled FROM histograms"
-            " WHERE param_id = ? AND kind = ?"
+            "SELECT step, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled"
+            " FROM histograms WHERE param_id = ? AND kind = ?"
         )
         args: tuple[Any, ...] = (pid, kind)
         if step is not None:
@@ -349,20 +367,32 @@ class Run:
         if not rows:
             return None
         r = rows[0]
-        out = {"step": r[0], "calls": r[1], "training": bool(r[2]), "shape": json.loads(r[3]),
-               "dtype": r[4], "device": r[5]}  # fmt: skip
+        out = {
+            "step": r[0],
+            "calls": r[1],
+            "training": bool(r[2]),
+            "shape": json.loads(r[3]),
+            "dtype": r[4],
+            "device": r[5],
+        }
         out.update(zip(MODULE_METRICS, r[6:], strict=True))
         return out
 
     @property
     def alerts(self) -> list[Alert]:
         return [
-            Alert(code=r[0], severity=r[1], where=r[2], step=r[3], message=r[4],
-                  details=json.loads(r[5]))
+            Alert(
+                code=r[0],
+                severity=r[1],
+                where=r[2],
+                step=r[3],
+                message=r[4],
+                details=json.loads(r[5]),
+            )
             for r in self._query(
                 'SELECT code, severity, "where", step, message, details FROM alerts ORDER BY id'
             )
-        ]  # fmt: skip
+        ]
 
     def close(self) -> None:
         self._conn.close()

@@ -198,9 +198,16 @@ class StoreWriter:
             cur = conn.execute(
                 "INSERT INTO params (name, aliases, shape, dtype, device, requires_grad, module)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (p.name, _json(p.aliases), _json(p.shape), p.dtype, p.device,
-                 int(p.requires_grad), p.module),
-            )  # fmt: skip
+                (
+                    p.name,
+                    _json(p.aliases),
+                    _json(p.shape),
+                    p.dtype,
+                    p.device,
+                    int(p.requires_grad),
+                    p.module,
+                ),
+            )
             self._param_ids[p.name] = int(cur.lastrowid or 0)
 
     def _write_modules(self, conn: sqlite3.Connection, modules: Sequence[ModuleInfo]) -> None:
@@ -208,7 +215,8 @@ class StoreWriter:
             if m.path in self._module_ids:
                 continue
             cur = conn.execute(
-                "INSERT INTO modules (path, type, parent, n_params, buffers) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO modules (path, type, parent, n_params, buffers)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (m.path, m.type, m.parent, m.n_params, _json(m.buffers)),
             )
             self._module_ids[m.path] = int(cur.lastrowid or 0)
@@ -235,11 +243,19 @@ class StoreWriter:
             "INSERT OR REPLACE INTO steps (step, wall_time, duration, loss, n_backward, logged,"
             " lrs, scalars) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (s.step, s.wall_time, s.duration, s.loss, s.n_backward, int(s.logged),
-                 _json(s.lrs), _json(s.scalars) if s.scalars else None)
+                (
+                    s.step,
+                    s.wall_time,
+                    s.duration,
+                    s.loss,
+                    s.n_backward,
+                    int(s.logged),
+                    _json(s.lrs),
+                    _json(s.scalars) if s.scalars else None,
+                )
                 for s in b.steps
             ],
-        )  # fmt: skip
+        )
         cols = ", ".join(PARAM_METRICS)
         marks = ", ".join("?" for _ in PARAM_METRICS)
         conn.executemany(
@@ -268,13 +284,24 @@ class StoreWriter:
             "INSERT OR REPLACE INTO histograms (param_id, kind, step, scale, lo, hi, counts, nan,"
             " posinf, neginf, zeros, sampled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (pid[h.param], h.kind, h.step, h.scale, h.lo, h.hi,
-                 struct.pack(f"<{len(h.counts)}I", *h.counts), h.nan, h.posinf, h.neginf,
-                 h.zeros, h.sampled)
+                (
+                    pid[h.param],
+                    h.kind,
+                    h.step,
+                    h.scale,
+                    h.lo,
+                    h.hi,
+                    struct.pack(f"<{len(h.counts)}I", *h.counts),
+                    h.nan,
+                    h.posinf,
+                    h.neginf,
+                    h.zeros,
+                    h.sampled,
+                )
                 for h in b.histograms
                 if h.param in pid
             ],
-        )  # fmt: skip
+        )
         mid = self._module_ids
         mcols = ", ".join(MODULE_METRICS)
         mmarks = ", ".join("?" for _ in MODULE_METRICS)
@@ -282,11 +309,19 @@ class StoreWriter:
             f"INSERT OR REPLACE INTO module_stats (module_id, step, calls, training, shape, dtype,"
             f" device, {mcols}) VALUES (?, ?, ?, ?, ?, ?, ?, {mmarks})",
             [
-                (mid[m.module], m.step, m.calls, int(m.training), _json(m.shape), m.dtype,
-                 m.device, *(m.values.get(k) for k in MODULE_METRICS))
+                (
+                    mid[m.module],
+                    m.step,
+                    m.calls,
+                    int(m.training),
+                    _json(m.shape),
+                    m.dtype,
+                    m.device,
+                    *(m.values.get(k) for k in MODULE_METRICS),
+                )
                 for m in b.modules
                 if m.module in mid
             ],
-        )  # fmt: skip
+        )
         if b.alerts:
             self._write_alerts(conn, b.alerts)
