@@ -87,31 +87,17 @@ class Scope:
                 f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
             )
         self.options = options or WatchOptions()
-        self._optimizers = _optimizers(optimizer)
+        optimizers = _optimizers(optimizer)
+        self._optimizers: list[Optimizer] = []
         self._closed = False
         self._hooks = HookGroup()
         self._instruments = Instruments(strict=self.options.strict)
         self._alerts: list[Alert] = []
-        models = {"": model}
-        opts = self.options
-        self._params: list[WatchedParam] = collect_params(
-            models, include=opts.include, exclude=opts.exclude
-        )
-        self._add_optimizer_only_params()
-        self._by_id = {id(wp.param): wp for wp in self._params}
-        owned: set[int] = set()
+        self._models: dict[str, nn.Module] = {}
+        self._params: list[WatchedParam] = []
+        self._by_id: dict[int, WatchedParam] = {}
         self._opt_params: list[list[WatchedParam]] = []
-        for opt in self._optimizers:
-            wps = [
-                self._by_id[id(p)]
-                for g in opt.param_groups
-                for p in g["params"]
-                if id(p) in self._by_id
-            ]
-            self._opt_params.append(wps)
-            owned.update(wp.index for wp in wps)
-        self._orphans = [wp for wp in self._params if wp.index not in owned]
-
+        self._orphans: list[WatchedParam] = []
         self.path = Path(store) if store is not None else default_store_path(model)
         self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
         self._step = 0
@@ -122,32 +108,116 @@ class Scope:
         self._unsent: list[tuple[dict[str, Any], torch.Tensor | None]] = []
         self._scalars: dict[str, Any] = {}
         self._module_losses: list[torch.Tensor] = []
-        self._capture = ParamCapture(self._instruments, self._pending, opts)
-
-        modules = [
-            (path, m)
-            for path, m in collect_modules(models)
-            if not path or matches(path, opts.include, opts.exclude)
-        ]
-        self._write_run_info(model, modules)
+        self._capture = ParamCapture(self._instruments, self._pending, self.options)
+        self._write_run_info(model, optimizers)
         ROOTS.acquire()
         try:
             self._tracker = BackwardTracker(
                 self._params, self._hooks, self._instruments["loss"], self._backward_ended
             )
             self._modules = ModuleWatcher(
-                modules if opts.activations else [],
                 self._hooks,
                 self._instruments["modules"],
                 is_logging=self._logging_activations,
                 on_loss=self._module_losses.append,
             )
-            for i, opt in enumerate(self._optimizers):
-                self._hooks.add(opt.register_step_pre_hook(self._make_step_hook(i, pre=True)))
-                self._hooks.add(opt.register_step_post_hook(self._make_step_hook(i, pre=False)))
+            self.add_model(model, name="")
+            for opt in optimizers:
+                self.add_optimizer(opt)
         except BaseException:
             self.close()
             raise
+
+    def add_model(self, model: nn.Module, *, name: str) -> None:
+        """Watch another model in the same run; its names get ``name`` as prefix.
+
+        Parameters already watched (shared with an earlier model) keep their first name.
+        """
+        if self._closed:
+            raise GradscopeError("this scope is closed; start a new one with gs.watch(...)")
+        if not isinstance(model, nn.Module):
+            raise WatchTypeError(
+                f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
+            )
+        opts = self.options
+        self._models[name] = model
+        new = [
+            wp
+            for wp in collect_params({name: model}, include=opts.include, exclude=opts.exclude)
+            if id(wp.param) not in self._by_id
+        ]
+        self._register_params(new)
+        modules = [
+            (path, m)
+            for path, m in collect_modules({name: model})
+            if path == name or matches(path, opts.include, opts.exclude)
+        ]
+        if opts.activations:
+            self._modules.attach(modules)
+        self._writer.put("modules", module_infos(modules))
+        self._tracker.attach_new()
+        self._update_ownership()
+
+    def add_optimizer(self, optimizer: Optimizer) -> None:
+        """Watch another optimizer; the first one added counts the steps."""
+        if not isinstance(optimizer, Optimizer):
+            raise WatchTypeError(
+                "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of "
+                f"them, got {type(optimizer).__name__}"
+            )
+        if any(o is optimizer for o in self._optimizers):
+            return
+        index = len(self._optimizers)
+        self._optimizers.append(optimizer)
+        extra = []
+        for gi, group in enumerate(optimizer.param_groups):
+            for pi, p in enumerate(group["params"]):
+                if id(p) not in self._by_id and all(e.param is not p for e in extra):
+                    name = f"optimizer{index}.group{gi}.param{pi}"
+                    extra.append(WatchedParam(0, name, (), "", p))
+        self._register_params(extra)
+        self._tracker.attach_new()
+        self._hooks.add(optimizer.register_step_pre_hook(self._make_step_hook(index, pre=True)))
+        self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
+        self._update_ownership()
+        self._writer.put(
+            "optimizers",
+            [optimizer_info(i, o, self._by_id) for i, o in enumerate(self._optimizers)],
+        )
+        self._writer.put("meta", {"optimizers": [type(o).__name__ for o in self._optimizers]})
+
+    def _register_params(self, new: list[WatchedParam]) -> None:
+        for wp in new:
+            wp.index = len(self._params)
+            self._params.append(wp)
+            self._by_id[id(wp.param)] = wp
+        if new:
+            self._writer.put("params", [wp.info() for wp in new])
+            self._writer.put(
+                "meta",
+                {
+                    "n_params": sum(wp.param.numel() for wp in self._params),
+                    "n_trainable": sum(
+                        wp.param.numel() for wp in self._params if wp.param.requires_grad
+                    ),
+                    "devices": sorted({str(wp.param.device) for wp in self._params}) or ["cpu"],
+                    "models": {k: type(unwrap(m)).__name__ for k, m in self._models.items()},
+                },
+            )
+
+    def _update_ownership(self) -> None:
+        """Which watched parameters each optimizer updates; the rest are read at step 0's."""
+        self._opt_params = [
+            [
+                self._by_id[id(p)]
+                for g in o.param_groups
+                for p in g["params"]
+                if id(p) in self._by_id
+            ]
+            for o in self._optimizers
+        ]
+        owned = {wp.index for wps in self._opt_params for wp in wps}
+        self._orphans = [wp for wp in self._params if wp.index not in owned]
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -233,19 +303,7 @@ class Scope:
 
     # -- run information ----------------------------------------------------------------------
 
-    def _add_optimizer_only_params(self) -> None:
-        """Parameters an optimizer updates that no watched model holds get their own names."""
-        known = {id(wp.param) for wp in self._params}
-        for oi, opt in enumerate(self._optimizers):
-            for gi, group in enumerate(opt.param_groups):
-                for pi, p in enumerate(group["params"]):
-                    if id(p) not in known:
-                        name = f"optimizer{oi}.group{gi}.param{pi}"
-                        self._params.append(WatchedParam(len(self._params), name, (), "", p))
-                        known.add(id(p))
-
-    def _write_run_info(self, model: nn.Module, modules: list[tuple[str, nn.Module]]) -> None:
-        devices = sorted({str(wp.param.device) for wp in self._params}) or ["cpu"]
+    def _write_run_info(self, model: nn.Module, optimizers: list[Optimizer]) -> None:
         inner = unwrap(model)
         self._writer.put(
             "meta",
@@ -255,22 +313,11 @@ class Scope:
                 "python": sys.version.split()[0],
                 "command_line": list(sys.argv),
                 "started": time.time(),
-                "devices": devices,
                 "model": type(inner).__name__,
                 "wrapper": type(model).__name__ if model is not inner else None,
-                "n_params": sum(wp.param.numel() for wp in self._params),
-                "n_trainable": sum(
-                    wp.param.numel() for wp in self._params if wp.param.requires_grad
-                ),
-                "optimizers": [type(o).__name__ for o in self._optimizers],
+                "optimizers": [type(o).__name__ for o in optimizers],
                 "options": asdict(self.options),
             },
-        )
-        self._writer.put("params", [wp.info() for wp in self._params])
-        self._writer.put("modules", module_infos(modules))
-        self._writer.put(
-            "optimizers",
-            [optimizer_info(i, o, self._by_id) for i, o in enumerate(self._optimizers)],
         )
 
     # -- the step -----------------------------------------------------------------------------

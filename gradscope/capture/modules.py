@@ -64,19 +64,22 @@ class ModuleWatcher:
 
     def __init__(
         self,
-        modules: list[tuple[str, nn.Module]],
         hooks: HookGroup,
         instrument: Instrument,
         is_logging: Callable[[], bool],
         on_loss: Callable[[torch.Tensor], None] | None = None,
     ) -> None:
+        self._hooks = hooks
         self._instrument = instrument
         self._is_logging = is_logging
         self._on_loss = on_loss
         self._calls: dict[str, _Calls] = {}
         self.order: list[str] = []
+
+    def attach(self, modules: list[tuple[str, nn.Module]]) -> None:
+        """Hook the forward of each ``(path, module)``."""
         for path, module in modules:
-            hooks.add(module.register_forward_hook(self._make_hook(path)))
+            self._hooks.add(module.register_forward_hook(self._make_hook(path)))
 
     def _make_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
