@@ -54,6 +54,59 @@ def demo(model: str, steps: int | None, store: str | None, every: int) -> None:
     click.echo(f"store written to {path}")
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--store", type=click.Path(dir_okay=False), help="Store path [runs/<script>-<time>.gsdb]."
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Log statistics every N-th step.",
+)
+@click.option("--hist-every", type=click.IntRange(min=1), help="Histograms every N-th step.")
+@click.option(
+    "--act-every", type=click.IntRange(min=1), help="Module activation statistics every N-th step."
+)
+@click.option("--include", multiple=True, help="Watch only names matching this glob (repeatable).")
+@click.option("--exclude", multiple=True, help="Skip names matching this glob (repeatable).")
+@click.option("--no-activations", is_flag=True, help="Do not record module outputs.")
+@click.option("--quiet", "-q", is_flag=True, help="Print no summary at exit.")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    store: str | None,
+    every: int,
+    hist_every: int | None,
+    act_every: int | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    no_activations: bool,
+    quiet: bool,
+    script: str,
+    args: tuple[str, ...],
+) -> None:
+    """Run SCRIPT [ARGS...] unmodified, watching every model and optimizer it creates.
+
+    The script's output and exit code are kept; a summary goes to stderr at exit.
+    """
+    from gradscope.options import WatchOptions
+    from gradscope.runner import run_script
+
+    options = WatchOptions(
+        every=every,
+        hist_every=hist_every,
+        act_every=act_every,
+        include=include or None,
+        exclude=exclude or None,
+        activations=not no_activations,
+    )
+    ctx.exit(run_script(script, list(args), store=store, options=options, quiet=quiet))
+
+
 @main.command()
 @click.argument("store", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -76,19 +76,23 @@ class Scope:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | None,
         optimizer: Optimizer | Sequence[Optimizer] | None = None,
         *,
         store: str | os.PathLike[str] | None = None,
         options: WatchOptions | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
+        """``model`` may be ``None`` only for discovery (``gradscope run``), with a ``store``."""
+        if model is None and store is None:
+            raise GradscopeError("a scope without a model needs an explicit store path")
+        if model is not None and not isinstance(model, nn.Module):
             raise WatchTypeError(
                 f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
             )
         self.options = options or WatchOptions()
         optimizers = _optimizers(optimizer)
         self._optimizers: list[Optimizer] = []
+        self._trailing: dict[int, bool] = {}
         self._closed = False
         self._hooks = HookGroup()
         self._instruments = Instruments(strict=self.options.strict)
@@ -98,7 +102,7 @@ class Scope:
         self._by_id: dict[int, WatchedParam] = {}
         self._opt_params: list[list[WatchedParam]] = []
         self._orphans: list[WatchedParam] = []
-        self.path = Path(store) if store is not None else default_store_path(model)
+        self.path = Path(store) if store is not None else default_store_path(model)  # type: ignore[arg-type]
         self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
         self._step = 0
         self._started = time.perf_counter()
@@ -121,7 +125,8 @@ class Scope:
                 is_logging=self._logging_activations,
                 on_loss=self._module_losses.append,
             )
-            self.add_model(model, name="")
+            if model is not None:
+                self.add_model(model, name="")
             for opt in optimizers:
                 self.add_optimizer(opt)
         except BaseException:
@@ -155,6 +160,20 @@ class Scope:
         if opts.activations:
             self._modules.attach(modules)
         self._writer.put("modules", module_infos(modules))
+        self._tracker.attach_new()
+        self._update_ownership()
+
+    def add_tensors(self, named: dict[str, torch.Tensor]) -> None:
+        """Watch leaf tensors that belong to no module (``w = torch.randn(3, requires_grad=True)``).
+
+        Used by discovery for the tensors a backward pass reaches that no model holds.
+        """
+        new = [
+            WatchedParam(0, name, (), "", t)
+            for name, t in named.items()
+            if id(t) not in self._by_id
+        ]
+        self._register_params(new)
         self._tracker.attach_new()
         self._update_ownership()
 
@@ -303,8 +322,8 @@ class Scope:
 
     # -- run information ----------------------------------------------------------------------
 
-    def _write_run_info(self, model: nn.Module, optimizers: list[Optimizer]) -> None:
-        inner = unwrap(model)
+    def _write_run_info(self, model: nn.Module | None, optimizers: list[Optimizer]) -> None:
+        inner = unwrap(model) if model is not None else None
         self._writer.put(
             "meta",
             {
@@ -313,7 +332,7 @@ class Scope:
                 "python": sys.version.split()[0],
                 "command_line": list(sys.argv),
                 "started": time.time(),
-                "model": type(inner).__name__,
+                "model": type(inner).__name__ if inner is not None else None,
                 "wrapper": type(model).__name__ if model is not inner else None,
                 "optimizers": [type(o).__name__ for o in optimizers],
                 "options": asdict(self.options),
@@ -322,14 +341,14 @@ class Scope:
 
     # -- the step -----------------------------------------------------------------------------
 
-    def _logged(self) -> bool:
-        return self._step % self.options.every == 0
+    def _logged(self, step: int | None = None) -> bool:
+        return (self._step if step is None else step) % self.options.every == 0
 
     def _logging_activations(self) -> bool:
         return not self._closed and self._step % self.options.activation_every == 0
 
-    def _histogram_step(self) -> bool:
-        return self._step % self.options.histogram_every == 0
+    def _histogram_step(self, step: int | None = None) -> bool:
+        return (self._step if step is None else step) % self.options.histogram_every == 0
 
     def _make_step_hook(self, index: int, *, pre: bool) -> Any:
         def hook(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
@@ -342,33 +361,46 @@ class Scope:
 
         return hook
 
+    def _step_of(self, index: int) -> int:
+        """The step an optimizer's statistics belong to.
+
+        An optimizer that first stepped after the first one had (a GAN's generator stepping
+        after the discriminator) trails it: its step belongs to the step that just closed.
+        """
+        if index == 0:
+            return self._step
+        trailing = self._trailing.setdefault(index, self._step > 0)
+        return self._step - 1 if trailing else self._step
+
     def _step_started(self, index: int) -> None:
-        if not self._logged():
+        step = self._step_of(index)
+        if not self._logged(step):
             return
         opt = self._optimizers[index]
         wps = self._opt_params[index] + (self._orphans if index == 0 else [])
-        hist = self._histogram_step()
+        hist = self._histogram_step(step)
         if not _computes_grads_in_step(opt):
-            self._capture.grads(wps, histogram=hist, step=self._step, batch=self._batch)
-        self._capture.weights(wps, histogram=hist, step=self._step, batch=self._batch)
-        self._capture.snapshot(index, self._opt_params[index], self._step)
+            self._capture.grads(wps, histogram=hist, step=step, batch=self._batch)
+        self._capture.weights(wps, histogram=hist, step=step, batch=self._batch)
+        self._capture.snapshot(index, self._opt_params[index], step)
 
     def _step_finished(self, index: int) -> None:
         opt = self._optimizers[index]
-        if self._logged():
+        step = self._step_of(index)
+        if self._logged(step):
             if _computes_grads_in_step(opt):
                 wps = self._opt_params[index] + (self._orphans if index == 0 else [])
                 self._capture.grads(
-                    wps, histogram=self._histogram_step(), step=self._step, batch=self._batch
+                    wps, histogram=self._histogram_step(step), step=step, batch=self._batch
                 )
             self._capture.updates(index)
             inst = self._instruments["optimizer"]
-            inst.run(
-                capture_state, opt, self._by_id, self._step, self._pending, inst, self._batch.states
-            )
-            inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, self._step)))
+            inst.run(capture_state, opt, self._by_id, step, self._pending, inst, self._batch.states)
+            inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, step)))
         if index == 0:
             self._end_step()
+        elif step < self._step:
+            self._send_steps(force=True)
 
     def _backward_ended(self) -> None:
         if self._closed:
@@ -428,7 +460,7 @@ class Scope:
         """
         unsent = self._unsent
         on_host = all(loss is None or loss.device.type == "cpu" for _, loss in unsent)
-        if not unsent or not (force or on_host or len(unsent) >= 64):
+        if not (force or (unsent and (on_host or len(unsent) >= 64))):
             return
         self._unsent = []
         losses = [loss for _, loss in unsent if loss is not None]

@@ -26,6 +26,8 @@ class BackwardRoots:
         self._original: Callable[..., Any] | None = None
         #: The detached scalar root of the running backward pass, or ``None``.
         self.current: torch.Tensor | None = None
+        #: Called with the raw ``tensors`` argument before each backward pass (discovery).
+        self.listeners: list[Callable[[Any], None]] = []
 
     def acquire(self) -> None:
         with self._lock:
@@ -43,6 +45,7 @@ class BackwardRoots:
                 torch.autograd.backward = self._original
                 self._original = None
                 self.current = None
+                self.listeners = []
 
     @property
     def installed(self) -> bool:
@@ -54,6 +57,8 @@ class BackwardRoots:
         @functools.wraps(original)
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
             previous = roots.current
+            for listener in list(roots.listeners):
+                listener(tensors)
             roots.current = scalar_root(tensors)
             try:
                 return original(tensors, *args, **kwargs)

@@ -39,7 +39,7 @@ def fmt(value: float | None, spec: str = ".3g") -> str:
 def _header(s: dict[str, Any]) -> RenderableType:
     opts = ", ".join(o["type"] for o in s["optimizers"]) or "none watched"
     lines = [
-        f"[bold]{s['model']}[/]  {fmt(s['n_params'], ',')} parameters "
+        f"[bold]{s['model'] or 'tensors (no nn.Module)'}[/]  {fmt(s['n_params'], ',')} parameters "
         f"({fmt(s['n_trainable'], ',')} trainable) on {', '.join(s['devices'] or [])}",
         f"optimizer: {opts}   steps: {s['steps']}   torch {s['torch_version']}",
         f"store: {s['store']}" + ("" if s["finished"] else "  [yellow](still being written)[/]"),

@@ -1,0 +1,102 @@
+"""``gradscope run SCRIPT``: run a script exactly as ``python SCRIPT`` would, watched.
+
+The script runs as ``__main__`` with ``sys.argv = [SCRIPT, *ARGS]`` and its folder first on
+``sys.path``. Its output, traceback and exit code pass through; gradscope adds a short summary
+on stderr after the script has finished.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from gradscope.capture.auto import Discovery
+from gradscope.errors import GradscopeError
+from gradscope.options import WatchOptions
+
+
+def default_run_store(script: Path, folder: str = "runs") -> Path:
+    """``runs/<script-stem>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken."""
+    stem = f"{script.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    path = Path(folder) / f"{stem}.gsdb"
+    n = 1
+    while path.exists():
+        path = Path(folder) / f"{stem}-{n}.gsdb"
+        n += 1
+    return path
+
+
+def run_script(
+    script: str,
+    args: list[str],
+    *,
+    store: str | os.PathLike[str] | None = None,
+    options: WatchOptions | None = None,
+    quiet: bool = False,
+) -> int:
+    """Run ``script`` with gradscope discovering its models; return the script's exit code."""
+    path = Path(script)
+    if not path.is_file():
+        raise GradscopeError(f"no script at {script!r}: pass the path of a Python file to run")
+    store_path = Path(store) if store is not None else default_run_store(path)
+    discovery = Discovery(store_path, options or WatchOptions())
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [script, *args]
+    sys.path.insert(0, str(path.resolve().parent))
+    code = 0
+    try:
+        discovery.start()
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except KeyboardInterrupt as exc:
+        _print_script_traceback(exc, path)
+        code = 130
+    except BaseException as exc:
+        _print_script_traceback(exc, path)
+        code = 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        try:
+            discovery.stop()
+        finally:
+            if not quiet:
+                _summary(discovery, store_path)
+    return code
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What the interpreter would exit with for ``sys.exit(exc.code)``."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _print_script_traceback(exc: BaseException, script: Path) -> None:
+    """Print the traceback as Python would, starting at the script's own frames."""
+    tb = exc.__traceback__
+    target = str(script.resolve())
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != target:
+        tb = tb.tb_next
+    sys.stdout.flush()
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
+
+
+def _summary(discovery: Discovery, store: Path) -> None:
+    scope = discovery.scope
+    sys.stdout.flush()
+    if scope is None:
+        print("gradscope: no model or optimizer ran; nothing was recorded", file=sys.stderr)
+        return
+    print(f"gradscope: {scope.step} steps recorded in {store}", file=sys.stderr)
+    for alert in scope.alerts:
+        print(f"gradscope: {alert.severity}: {alert.code} at {alert.where}: {alert.message}",
+              file=sys.stderr)  # fmt: skip
+    print(f"gradscope: see `gradscope report {store}`", file=sys.stderr)
