@@ -1,0 +1,121 @@
+"""``gradscope run`` on unmodified scripts, compared with plain ``python`` and with gs.watch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import gradscope as gs
+
+SCRIPTS = Path(__file__).parent.parent / "fixtures" / "scripts"
+DEMOS = Path(__file__).parent.parent.parent / "demos"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "CI": "true"},
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+
+
+def gs_run(script: Path, *args: str, store: Path, extra: tuple[str, ...] = ()):
+    return run(
+        sys.executable, "-m", "gradscope", "run", "--store", str(store), *extra, str(script), *args
+    )
+
+
+def test_exit_code_and_output_are_kept(tmp_path: Path) -> None:
+    script = SCRIPTS / "exits_3.py"
+    plain = run(sys.executable, str(script), "x", "--flag")
+    watched = gs_run(script, "x", "--flag", store=tmp_path / "e.gsdb")
+    assert plain.returncode == watched.returncode == 3
+    assert watched.stdout == plain.stdout == "about to exit ['x', '--flag']\n"
+    assert "2 steps recorded" in watched.stderr
+    with gs.open_store(tmp_path / "e.gsdb") as store:
+        assert store.steps == [0, 1]
+
+
+def test_script_exception_shows_traceback_exit_1_and_store_readable(tmp_path: Path) -> None:
+    script = SCRIPTS / "raises.py"
+    plain = run(sys.executable, str(script))
+    watched = gs_run(script, store=tmp_path / "r.gsdb")
+    assert plain.returncode == watched.returncode == 1
+    assert watched.stdout == plain.stdout
+    tb = watched.stderr.split("gradscope:")[0]
+    assert tb.startswith("Traceback (most recent call last):")
+    assert 'raises.py", line 17, in <module>' in tb
+    assert tb.strip().endswith("ValueError: validation set is empty")
+    assert "runpy" not in tb and "gradscope" not in tb
+    assert tb.strip().splitlines()[-4:] == plain.stderr.strip().splitlines()[-4:]
+    with gs.open_store(tmp_path / "r.gsdb") as store:
+        assert store.steps == [0, 1, 2]
+
+
+def test_gan_records_both_models_and_optimizers(tmp_path: Path) -> None:
+    result = gs_run(SCRIPTS / "gan.py", store=tmp_path / "gan.gsdb")
+    assert result.returncode == 0, result.stderr
+    with gs.open_store(tmp_path / "gan.gsdb") as store:
+        assert [o.type for o in store.optimizers] == ["Adam", "Adam"]
+        assert "main.0.weight" in store.params
+        assert "generator.main.0.weight" in store.params
+        assert store.steps == list(range(12))
+        for name in ("main.0.weight", "generator.main.0.weight"):
+            steps, norms = store.series("grad_norm", name)
+            assert steps == list(range(12)) and all(n > 0 for n in norms)
+            assert store.series("state.step.value", name)[1] == [float(i + 1) for i in range(12)]
+
+
+def test_manual_updates_without_optimizer(tmp_path: Path) -> None:
+    result = gs_run(SCRIPTS / "manual_linreg.py", store=tmp_path / "m.gsdb")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run(sys.executable, str(SCRIPTS / "manual_linreg.py")).stdout
+    with gs.open_store(tmp_path / "m.gsdb") as store:
+        assert sorted(store.params) == ["b", "w"]
+        assert store.steps == list(range(25))
+        _, losses = store.series("loss")
+        assert losses[-1] < 0.1 * losses[0]
+        _, weights = store.series("weight_mean", "w")
+        assert weights[0] != weights[-1]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_recorded_run_equals_gs_watch(tmp_path: Path, workers: int) -> None:
+    script = SCRIPTS / "same_as_watch.py"
+    own = run(sys.executable, str(script), "--watch", str(tmp_path / "own.gsdb"),
+              "--workers", str(workers))  # fmt: skip
+    assert own.returncode == 0, own.stderr
+    auto = gs_run(script, "--workers", str(workers), store=tmp_path / "auto.gsdb")
+    assert auto.returncode == 0, auto.stderr
+    assert auto.stdout == own.stdout
+    with gs.open_store(tmp_path / "own.gsdb") as a, gs.open_store(tmp_path / "auto.gsdb") as b:
+        assert a.params == b.params == ["0.weight", "0.bias", "3.weight", "3.bias"]
+        assert a.steps == b.steps == list(range(16))
+        assert a.series("loss") == b.series("loss")
+        for name in a.params:
+            assert a.series("grad_norm", name) == b.series("grad_norm", name)
+            assert a.series("update_norm", name) == b.series("update_norm", name)
+
+
+def test_python_dash_m_works_and_missing_script_is_one_line(tmp_path: Path) -> None:
+    result = run(sys.executable, "-m", "gradscope", "run", str(tmp_path / "nope.py"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "no script at" in result.stderr
+
+
+@pytest.mark.skipif(not (DEMOS / "mlp.py").exists(), reason="demos not present")
+def test_demo_script_runs_under_gradscope_run(tmp_path: Path) -> None:
+    result = gs_run(DEMOS / "mlp.py", "--steps", "5", "--store", str(tmp_path / "inner.gsdb"),
+                    store=tmp_path / "outer.gsdb")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with gs.open_store(tmp_path / "inner.gsdb") as inner:
+        assert inner.steps == list(range(5))
