@@ -20,7 +20,14 @@ from gradscope.options import WatchOptions
 
 
 def default_run_store(script: Path, folder: str = "runs") -> Path:
-    """``runs/<script-stem>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken."""
+    """``runs/<script-stem>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken.
+
+    Under a launcher (torchrun) every rank derives the same name from the launcher's start
+    time, so the ranks' files sit side by side (see :func:`rank_store`).
+    """
+    if world_size() > 1:
+        started = datetime.fromtimestamp(_launcher_start())
+        return Path(folder) / f"{script.stem}-{started:%Y%m%d-%H%M%S}.gsdb"
     stem = f"{script.stem}-{datetime.now():%Y%m%d-%H%M%S}"
     path = Path(folder) / f"{stem}.gsdb"
     n = 1
@@ -28,6 +35,28 @@ def default_run_store(script: Path, folder: str = "runs") -> Path:
         path = Path(folder) / f"{stem}-{n}.gsdb"
         n += 1
     return path
+
+
+def world_size() -> int:
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def rank_store(path: Path) -> Path:
+    """One file per rank when several processes run: ``run.gsdb`` → ``run.rank1.gsdb``."""
+    if world_size() <= 1:
+        return path
+    return path.with_name(f"{path.stem}.rank{int(os.environ.get('RANK', '0'))}{path.suffix}")
+
+
+def _launcher_start() -> float:
+    """When the parent process (the launcher all ranks share) started, on Linux; else now."""
+    try:
+        return os.stat(f"/proc/{os.getppid()}").st_mtime
+    except OSError:
+        return datetime.now().timestamp()
 
 
 def run_script(
@@ -42,7 +71,7 @@ def run_script(
     path = Path(script)
     if not path.is_file():
         raise GradscopeError(f"no script at {script!r}: pass the path of a Python file to run")
-    store_path = Path(store) if store is not None else default_run_store(path)
+    store_path = rank_store(Path(store) if store is not None else default_run_store(path))
     discovery = Discovery(store_path, options or WatchOptions())
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *args]

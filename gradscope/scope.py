@@ -336,6 +336,8 @@ class Scope:
                 "wrapper": type(model).__name__ if model is not inner else None,
                 "optimizers": [type(o).__name__ for o in optimizers],
                 "options": asdict(self.options),
+                "rank": int(os.environ.get("RANK", "0")),
+                "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             },
         )
 

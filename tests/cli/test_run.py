@@ -119,3 +119,24 @@ def test_demo_script_runs_under_gradscope_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with gs.open_store(tmp_path / "inner.gsdb") as inner:
         assert inner.steps == list(range(5))
+
+
+def test_torchrun_records_one_file_per_rank(tmp_path: Path) -> None:
+    result = run(
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+        "--master_port=29561", "-m", "gradscope", "run", "--store", str(tmp_path / "ddp.gsdb"),
+        str(SCRIPTS / "ddp_train.py"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == ["rank 0 of 2 done", "rank 1 of 2 done"]
+    stores = [gs.open_store(tmp_path / f"ddp.rank{r}.gsdb") for r in (0, 1)]
+    try:
+        assert [s.meta["rank"] for s in stores] == [0, 1]
+        assert stores[0].params == stores[1].params == ["0.weight", "0.bias", "2.weight", "2.bias"]
+        assert [s.steps for s in stores] == [list(range(8))] * 2
+        # gradients are all-reduced, so both ranks record the same norms; losses differ by data
+        assert stores[0].series("grad_norm", "0.weight") == stores[1].series("grad_norm", "0.weight")
+        assert stores[0].series("loss") != stores[1].series("loss")
+    finally:
+        for s in stores:
+            s.close()
