@@ -194,6 +194,16 @@ class Alert:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A fact capture noticed, for the doctor to judge (``kind`` names it, see docs/doctor)."""
+
+    step: int
+    kind: str
+    where: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class StepBatch:
     """Everything one step produced, handed to the store's writer in one piece."""
@@ -205,6 +215,7 @@ class StepBatch:
     histograms: list[Histogram] = field(default_factory=list)
     modules: list[ModuleStats] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     def drop_detail(self) -> int:
         """Drop what can be lost under back-pressure (histograms, module stats); return how much."""

@@ -9,6 +9,7 @@ plain records to the background writer.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.capture.backward import BackwardTracker
+from gradscope.capture.carry import CarryCheck
 from gradscope.capture.guard import Instruments
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import ROOTS
@@ -38,9 +40,11 @@ from gradscope.capture.naming import (
 from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, optimizer_info
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
+from gradscope.capture.probes import PROBE_STEPS, Probes
 from gradscope.errors import GradscopeError
+from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
-from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
+from gradscope.records import Alert, Event, ParamStats, StepBatch, StepRecord
 from gradscope.store.writer import StoreWriter
 
 
@@ -98,6 +102,7 @@ class Scope:
         self._instruments = Instruments(strict=self.options.strict)
         self._alerts: list[Alert] = []
         self._models: dict[str, nn.Module] = {}
+        self._excluded: set[int] = set()
         self._params: list[WatchedParam] = []
         self._by_id: dict[int, WatchedParam] = {}
         self._opt_params: list[list[WatchedParam]] = []
@@ -114,15 +119,35 @@ class Scope:
         self._module_losses: list[torch.Tensor] = []
         self._capture = ParamCapture(self._instruments, self._pending, self.options)
         self._write_run_info(model, optimizers)
+        self._carry = CarryCheck()
+        self._opt_steps: list[int] = []
+        self._mode_modules: list[tuple[str, nn.Module]] = []
+        self._reported: set[tuple[str, str]] = set()
         ROOTS.acquire()
         try:
+            probes = self._instruments["probes"]
             self._tracker = BackwardTracker(
-                self._params, self._hooks, self._instruments["loss"], self._backward_ended
+                self._params,
+                self._hooks,
+                self._instruments["loss"],
+                self._backward_ended,
+                on_touch=lambda wp: probes.run(self._carry.touched, wp),
+            )
+            self._probes = Probes(
+                self._hooks,
+                probes,
+                step=lambda: self._step,
+                param_ids=lambda: set(self._by_id),
+                optimizer_steps=self._optimizer_step_count,
+                emit=self._fact,
             )
             self._modules = ModuleWatcher(
                 self._hooks,
                 self._instruments["modules"],
-                is_logging=self._logging_activations,
+                is_logged=lambda: not self._closed and self._logged(),
+                is_activation_step=self._logging_activations,
+                is_probing=lambda: self._step < PROBE_STEPS,
+                emit=self._fact,
                 on_loss=self._module_losses.append,
             )
             if model is not None:
@@ -146,11 +171,10 @@ class Scope:
             )
         opts = self.options
         self._models[name] = model
-        new = [
-            wp
-            for wp in collect_params({name: model}, include=opts.include, exclude=opts.exclude)
-            if id(wp.param) not in self._by_id
-        ]
+        kept = collect_params({name: model}, include=opts.include, exclude=opts.exclude)
+        kept_ids = {id(wp.param) for wp in kept}
+        self._excluded.update(id(p) for p in model.parameters() if id(p) not in kept_ids)
+        new = [wp for wp in kept if id(wp.param) not in self._by_id]
         self._register_params(new)
         modules = [
             (path, m)
@@ -159,6 +183,7 @@ class Scope:
         ]
         if opts.activations:
             self._modules.attach(modules)
+        self._mode_modules += [(p, m) for p, m in modules if _is_mode_dependent(m)]
         self._writer.put("modules", module_infos(modules))
         self._tracker.attach_new()
         self._update_ownership()
@@ -188,10 +213,15 @@ class Scope:
             return
         index = len(self._optimizers)
         self._optimizers.append(optimizer)
+        self._opt_steps.append(0)
         extra = []
         for gi, group in enumerate(optimizer.param_groups):
             for pi, p in enumerate(group["params"]):
-                if id(p) not in self._by_id and all(e.param is not p for e in extra):
+                if (
+                    id(p) not in self._by_id
+                    and id(p) not in self._excluded
+                    and all(e.param is not p for e in extra)
+                ):
                     name = f"optimizer{index}.group{gi}.param{pi}"
                     extra.append(WatchedParam(0, name, (), "", p))
         self._register_params(extra)
@@ -376,6 +406,7 @@ class Scope:
 
     def _step_started(self, index: int) -> None:
         step = self._step_of(index)
+        self._instruments["probes"].run(self._check_before_step, index, step)
         if not self._logged(step):
             return
         opt = self._optimizers[index]
@@ -399,10 +430,75 @@ class Scope:
             inst = self._instruments["optimizer"]
             inst.run(capture_state, opt, self._by_id, step, self._pending, inst, self._batch.states)
             inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, step)))
+        self._carry.stepped(self._opt_params[index])
+        self._opt_steps[index] += 1
         if index == 0:
             self._end_step()
         elif step < self._step:
             self._send_steps(force=True)
+
+    def _event(self, kind: str, where: str, details: dict[str, Any]) -> None:
+        self._batch.events.append(Event(self._step, kind, where, details))
+
+    def _event_once(self, kind: str, where: str, details: dict[str, Any]) -> None:
+        """Record a fact the first time it is seen at ``where`` (later repeats add nothing)."""
+        if (kind, where) not in self._reported:
+            self._reported.add((kind, where))
+            self._event(kind, where, details)
+
+    def _fact(self, kind: str, where: str, details: dict[str, Any]) -> None:
+        """Record a structural fact once per distinct content."""
+        key = (kind, f"{where}\0{json.dumps(details, sort_keys=True, default=str)}")
+        if key not in self._reported:
+            self._reported.add(key)
+            self._event(kind, where, details)
+
+    def _optimizer_step_count(self, optimizer: Optimizer) -> int | None:
+        for i, o in enumerate(self._optimizers):
+            if o is optimizer:
+                return self._opt_steps[i]
+        return None
+
+    def _check_before_step(self, index: int, step: int) -> None:
+        """Structural facts at an optimizer step: missing or carried gradients, eval mode."""
+        opt = self._optimizers[index]
+        wps = self._opt_params[index]
+        name = f"optimizer{index}:{type(opt).__name__}"
+        if wps and not _computes_grads_in_step(opt):
+            if all(wp.param.grad is None for wp in wps):
+                self._event_once("step_without_grad", name, {"n_params": len(wps)})
+            suspects, lows = self._carry.suspects(wps)
+            if lows is not None:
+                self._pending.add(lows, self._carried_finisher(step, name, suspects),
+                                  self._instruments["probes"])  # fmt: skip
+        if index == 0 and (step < PROBE_STEPS or self._logged(step)):
+            evals = [(p, type(m).__name__, any(q.requires_grad for q in m.parameters()))
+                     for p, m in self._mode_modules if not m.training]  # fmt: skip
+            if evals:
+                self._event_once("eval_mode_step", name, {
+                    "modules": [p for p, _, _ in evals],
+                    "types": [t for _, t, _ in evals],
+                    "trainable": [bool(tr) for _, _, tr in evals],
+                })  # fmt: skip
+
+    def _carried_finisher(self, step: int, where: str, wps: list[WatchedParam]) -> Any:
+        def finish(values: list[float]) -> None:
+            carried = [(wp.name, v) for wp, v in zip(wps, values, strict=True) if v > 0]
+            if carried:
+                self._batch.events.append(Event(step, "grad_carried", where, {
+                    "params": [n for n, _ in carried[:20]],
+                    "norms": [v for _, v in carried[:20]],
+                    "count": len(carried),
+                    "of": len(wps),
+                }))  # fmt: skip
+
+        return finish
+
+    def _run_gradchecks(self) -> None:
+        calls, self._probes.function_calls = self._probes.function_calls, []
+        for call in calls:
+            result = check_function(call.cls, *call.inputs)
+            self._event("custom_function", call.cls.__qualname__, result.as_dict())
 
     def _backward_ended(self) -> None:
         if self._closed:
@@ -421,6 +517,17 @@ class Scope:
             self._capture.preclip(self._params)
 
     def _end_step(self) -> None:
+        """Close the step in progress; whatever fails inside, the step counter moves on."""
+        try:
+            self._record_step()
+        finally:
+            self._tracker.reset()
+            self._tracker.attach_new()
+            self._instruments["probes"].run(self._probes.end_step)
+            self._step += 1
+            self._carry.active = self._step < PROBE_STEPS + 2 or self._logged()
+
+    def _record_step(self) -> None:
         now = time.perf_counter()
         step = self._step
         logged = self._logged()
@@ -434,25 +541,30 @@ class Scope:
         }
         self._last_end = now
         scalars, self._scalars = self._scalars, {}
-        loss = scalars.pop("loss", None)
+        fields["scalars"] = {k: float(v) for k, v in scalars.items() if k != "loss"}
+        self._unsent.append((fields, self._step_loss(scalars.get("loss"))))
+        if self._probes.function_calls:
+            self._instruments["probes"].run(self._run_gradchecks)
+        if logged:
+            if self._modules is not None:
+                self._instruments["modules"].run(
+                    self._modules.drain, step, self._pending, self._batch.modules
+                )
+            self._capture.finish_step(step)
+        self._send_steps(force=logged)
+
+    def _step_loss(self, logged: float | torch.Tensor | None) -> torch.Tensor | None:
+        """The step's loss: ``scope.log(loss=...)``, else the backward roots, else loss modules."""
+        loss = logged
         if loss is None and self._tracker.roots:
             roots = self._tracker.roots
             loss = roots[0] if len(roots) == 1 else torch.stack(roots).sum()
         if loss is None and self._module_losses:
             loss = self._module_losses[-1]
         self._module_losses.clear()
-        fields["scalars"] = {k: float(v) for k, v in scalars.items()}
         if isinstance(loss, (int, float)):
             loss = torch.tensor(float(loss), dtype=torch.float64)
-        self._unsent.append((fields, loss))
-        if logged:
-            if self._modules is not None:
-                self._modules.drain(step, self._pending, self._batch.modules)
-            self._capture.finish_step(step)
-        self._send_steps(force=logged)
-        self._tracker.reset()
-        self._tracker.attach_new()
-        self._step += 1
+        return loss
 
     def _send_steps(self, *, force: bool) -> None:
         """Resolve queued device values in one transfer and hand the records to the writer.
@@ -492,6 +604,8 @@ class Scope:
 
     def _release(self) -> None:
         """Drop every reference to the model, its parameters and optimizers."""
+        self._models = {}
+        self._excluded = set()
         self._params = []
         self._by_id = {}
         self._opt_params = []
@@ -500,11 +614,18 @@ class Scope:
         self._modules = None  # type: ignore[assignment]
         if getattr(self, "_tracker", None) is not None:
             self._tracker.release()
+        self._carry.release()
+        self._mode_modules = []
         self._capture.release()
         self._pending.clear()
         self._unsent = []
         self._module_losses = []
         self._scalars = {}
+
+
+def _is_mode_dependent(module: nn.Module) -> bool:
+    """Modules that compute differently in train and eval mode (Dropout, BatchNorm)."""
+    return isinstance(module, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))
 
 
 def _computes_grads_in_step(opt: Optimizer) -> bool:

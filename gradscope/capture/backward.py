@@ -27,11 +27,13 @@ class BackwardTracker:
         hooks: HookGroup,
         instrument: Instrument,
         on_backward_end: Callable[[], None],
+        on_touch: Callable[[WatchedParam], None] | None = None,
     ) -> None:
         self._params = params
         self._hooks = hooks
         self._instrument = instrument
         self._on_end = on_backward_end
+        self._on_touch = on_touch
         self._hooked: set[int] = set()
         self._active = False
         self._fresh = False
@@ -66,6 +68,8 @@ class BackwardTracker:
             torch.autograd.Variable._execution_engine.queue_callback(self._finished)
         if wp.param.grad is None:
             self._fresh = True
+        if self._on_touch is not None:  # once per pass: a leaf's hook fires once per backward
+            self._on_touch(wp)
         self.touched.add(wp.index)
 
     def _finished(self) -> None:

@@ -69,6 +69,7 @@ class Instruments:
         "modules",
         "loss",
         "steps",
+        "probes",
         "store",
     )
 

@@ -9,6 +9,7 @@ under ``torch.no_grad()``) are not mixed into the training statistics.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,27 +60,48 @@ class _Calls:
     grad_norms: list[torch.Tensor] = field(default_factory=list)
 
 
+Emit = Callable[[str, str, dict[str, Any]], None]
+
+
 class ModuleWatcher:
-    """Forward hooks on every module; statistics only while ``is_logging()`` says so."""
+    """Forward hooks on every module.
+
+    On logged steps each module output gets a cheap on-device norm (in forward order) and its
+    gradient a norm (in backward order), so the first module where NaN/Inf appeared can be named
+    without a per-module sync; on activation steps the full output statistics are taken too.
+    """
 
     def __init__(
         self,
         hooks: HookGroup,
         instrument: Instrument,
-        is_logging: Callable[[], bool],
+        *,
+        is_logged: Callable[[], bool],
+        is_activation_step: Callable[[], bool],
+        is_probing: Callable[[], bool],
+        emit: Emit,
         on_loss: Callable[[torch.Tensor], None] | None = None,
     ) -> None:
         self._hooks = hooks
         self._instrument = instrument
-        self._is_logging = is_logging
+        self._is_logged = is_logged
+        self._is_activation_step = is_activation_step
+        self._is_probing = is_probing
+        self._emit = emit
         self._on_loss = on_loss
         self._calls: dict[str, _Calls] = {}
         self.order: list[str] = []
+        self._forward_norms: list[tuple[str, torch.Tensor]] = []
+        self._backward_norms: list[tuple[str, torch.Tensor]] = []
+        self._dropout_outputs: dict[int, str] = {}
+        self._nonfinite_seen: set[str] = set()
 
     def attach(self, modules: list[tuple[str, nn.Module]]) -> None:
         """Hook the forward of each ``(path, module)``."""
         for path, module in modules:
             self._hooks.add(module.register_forward_hook(self._make_hook(path)))
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                self._hooks.add(module.register_forward_pre_hook(self._make_bn_hook(path)))
 
     def _make_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -87,8 +109,17 @@ class ModuleWatcher:
                 return
             if self._on_loss is not None and isinstance(module, nn.modules.loss._Loss):
                 self._instrument.run(self._loss_output, output)
-            if self._is_logging():
+            if self._is_logged():
                 self._instrument.run(self._record, path, module, output)
+
+        return hook
+
+    def _make_bn_hook(self, path: str) -> Callable[[nn.Module, Any], None]:
+        def hook(module: nn.Module, args: Any) -> None:
+            if self._dropout_outputs and args and isinstance(args[0], torch.Tensor):
+                source = self._dropout_outputs.get(id(args[0]))
+                if source is not None:
+                    self._emit("dropout_before_batchnorm", path, {"dropout": source})
 
         return hook
 
@@ -101,33 +132,45 @@ class ModuleWatcher:
         t = first_tensor(output)
         if t is None:
             return
-        calls = self._calls.get(path)
-        if calls is None:
-            calls = self._calls[path] = _Calls(
-                shape=tuple(t.shape),
-                dtype=str(t.dtype).removeprefix("torch."),
-                device=str(t.device),
-                training=module.training,
-            )
-            self.order.append(path)
-        calls.numels.append(t.numel())
-        calls.rows.append(activation_summary(t))
+        if self._is_probing() and isinstance(module, nn.modules.dropout._DropoutNd):
+            self._dropout_outputs[id(t)] = path
+        calls = None
+        if self._is_activation_step():
+            row = activation_summary(t)
+            calls = self._calls.get(path)
+            if calls is None:
+                calls = self._calls[path] = _Calls(
+                    shape=tuple(t.shape),
+                    dtype=str(t.dtype).removeprefix("torch."),
+                    device=str(t.device),
+                    training=module.training,
+                )
+                self.order.append(path)
+            calls.numels.append(t.numel())
+            calls.rows.append(row)
+        self._forward_norms.append((path, torch.linalg.vector_norm(t.detach())))
         if t.requires_grad:
-            t.register_hook(self._make_grad_hook(calls))
+            t.register_hook(self._make_grad_hook(path, calls))
 
-    def _make_grad_hook(self, calls: _Calls) -> Callable[[torch.Tensor], None]:
+    def _make_grad_hook(self, path: str, calls: _Calls | None) -> Callable[[torch.Tensor], None]:
         def hook(grad: torch.Tensor) -> None:
             if self._instrument.enabled:
-                self._instrument.run(
-                    lambda: calls.grad_norms.append(torch.linalg.vector_norm(grad.detach()))
-                )
+                self._instrument.run(self._grad_seen, path, calls, grad)
 
         return hook
+
+    @torch.no_grad()
+    def _grad_seen(self, path: str, calls: _Calls | None, grad: torch.Tensor) -> None:
+        norm = torch.linalg.vector_norm(grad.detach())
+        self._backward_norms.append((path, norm))
+        if calls is not None:
+            calls.grad_norms.append(norm)
 
     def drain(self, step: int, pending: Pending, out: list[ModuleStats]) -> None:
         """Hand this step's statistics to ``pending``; records land in ``out`` on resolve."""
         calls_by_path, self._calls = self._calls, {}
         order, self.order = self.order, []
+        self._dropout_outputs = {}
         for path in order:
             calls = calls_by_path[path]
             rows = torch.stack(calls.rows)
@@ -141,6 +184,26 @@ class ModuleWatcher:
                 self._finisher(step, path, calls, out),
                 self._instrument,
             )
+        for kind, norms in (("nonfinite_forward", self._forward_norms),
+                            ("nonfinite_grad", self._backward_norms)):  # fmt: skip
+            if norms and kind not in self._nonfinite_seen:
+                device = norms[0][1].device
+                stacked = torch.stack([n.double().to(device) for _, n in norms])
+                pending.add(stacked, self._first_nonfinite(kind, [p for p, _ in norms]),
+                            self._instrument)  # fmt: skip
+        self._forward_norms = []
+        self._backward_norms = []
+
+    def _first_nonfinite(self, kind: str, paths: list[str]) -> Callable[[list[float]], None]:
+        def finish(values: list[float]) -> None:
+            for i, (path, value) in enumerate(zip(paths, values, strict=True)):
+                if not math.isfinite(value):
+                    self._nonfinite_seen.add(kind)
+                    order = "forward" if kind == "nonfinite_forward" else "backward"
+                    self._emit(kind, path, {"order": order, "position": i, "of": len(paths)})
+                    return
+
+        return finish
 
     def _finisher(
         self, step: int, path: str, calls: _Calls, out: list[ModuleStats]
@@ -169,3 +232,5 @@ class ModuleWatcher:
     def discard(self) -> None:
         self._calls = {}
         self.order = []
+        self._forward_norms = []
+        self._backward_norms = []

@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS module_stats (
     training INTEGER NOT NULL, shape TEXT NOT NULL, dtype TEXT NOT NULL, device TEXT NOT NULL,
     {_module_cols}, PRIMARY KEY (module_id, step)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, step INTEGER NOT NULL, kind TEXT NOT NULL, "where" TEXT NOT NULL,
+    details TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, "where" TEXT NOT NULL,
     step INTEGER, message TEXT NOT NULL, details TEXT NOT NULL

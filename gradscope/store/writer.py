@@ -325,3 +325,7 @@ class StoreWriter:
         )
         if b.alerts:
             self._write_alerts(conn, b.alerts)
+        conn.executemany(
+            'INSERT INTO events (step, kind, "where", details) VALUES (?, ?, ?, ?)',
+            [(e.step, e.kind, e.where, _json(e.details)) for e in b.events],
+        )
