@@ -108,17 +108,21 @@ def _explain(
     atol: float,
     rtol: float,
 ) -> GradcheckResult:
-    """Find the input element whose analytical and numerical derivatives disagree most."""
-    out = _outputs(apply, xs)
-    if out.numel() > MAX_ELEMENTS:
+    """Find the input element whose analytical and numerical derivatives disagree most.
+
+    Finite differences nudge the inputs in place, so they all run before the one forward pass
+    whose graph gives the analytical Jacobian.
+    """
+    with torch.no_grad():
+        size = _outputs(apply, xs).numel()
+    if size > MAX_ELEMENTS:
         return GradcheckResult(name, False, f"backward of {name} disagrees with numerical "
                                "gradients (output too large to locate the element)")  # fmt: skip
-    worst: tuple[float, int, int, int, float, float] | None = None
-    for i in diff:
-        x = xs[i]
-        flat = x.detach().reshape(-1)
-        numerical = torch.zeros(out.numel(), flat.numel(), dtype=torch.float64)
-        with torch.no_grad():
+    numerical: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        for i in diff:
+            flat = xs[i].detach().reshape(-1)
+            jac = torch.zeros(size, flat.numel(), dtype=torch.float64)
             for k in range(flat.numel()):
                 orig = flat[k].item()
                 flat[k] = orig + eps
@@ -126,16 +130,21 @@ def _explain(
                 flat[k] = orig - eps
                 minus = _outputs(apply, xs).real
                 flat[k] = orig
-                numerical[:, k] = (plus - minus) / (2 * eps)
-        analytical = torch.zeros_like(numerical)
-        for j in range(out.numel()):
+                jac[:, k] = (plus - minus) / (2 * eps)
+            numerical[i] = jac
+    out = _outputs(apply, xs)
+    worst: tuple[float, int, int, int, float, float] | None = None
+    for i in diff:
+        x, num = xs[i], numerical[i]
+        analytical = torch.zeros_like(num)
+        for j in range(size):
             (g,) = torch.autograd.grad(out[j].real, x, retain_graph=True, allow_unused=True)
             if g is not None:
                 analytical[j] = g.reshape(-1).real
-        excess = (analytical - numerical).abs() - (atol + rtol * numerical.abs())
-        j, k = divmod(int(excess.argmax()), flat.numel())
+        excess = (analytical - num).abs() - (atol + rtol * num.abs())
+        j, k = divmod(int(excess.argmax()), num.shape[1])
         if worst is None or excess[j, k] > worst[0]:
-            worst = (float(excess[j, k]), i, j, k, float(analytical[j, k]), float(numerical[j, k]))
+            worst = (float(excess[j, k]), i, j, k, float(analytical[j, k]), float(num[j, k]))
     assert worst is not None
     _, i, j, k, a, n = worst
     element = tuple(int(v) for v in torch.unravel_index(torch.tensor(k), xs[i].shape))

@@ -63,7 +63,7 @@ class WatchOptions:
                 isinstance(value, str) or not all(isinstance(v, str) for v in value)
             ):
                 raise OptionError(
-                    f"{name} must be a list of name patterns such as ['encoder.*'], "
+                    f"{name} must be a list of name patterns such as ['encoder'], "
                     f"got {name}={value!r}"
                 )
 

@@ -41,7 +41,7 @@ from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, o
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
 from gradscope.capture.probes import PROBE_STEPS, Probes
-from gradscope.errors import GradscopeError
+from gradscope.errors import GradscopeError, InstrumentError
 from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
 from gradscope.records import Alert, Event, ParamStats, StepBatch, StepRecord
@@ -285,7 +285,12 @@ class Scope:
         return self._closed
 
     def log(self, **scalars: float | torch.Tensor) -> None:
-        """Record scalars for the step in progress; ``loss=`` overrides the captured loss."""
+        """Record scalars for the step in progress; ``loss=`` overrides the captured loss.
+
+        Called after a step and before the next backward pass (``opt.step(); scope.log(...)``),
+        the values belong to the step that just ended.
+        """
+        values: dict[str, Any] = {}
         for name, value in scalars.items():
             if isinstance(value, torch.Tensor):
                 if value.numel() != 1:
@@ -298,7 +303,12 @@ class Scope:
                 raise GradscopeError(
                     f"scope.log({name}=...) needs a number, got {type(value).__name__}"
                 )
-            self._scalars[name] = value
+            values[name] = value
+        if self._step > 0 and self._tracker.n_backward == 0 and not self._tracker.in_backward:
+            late = {k: float(v) for k, v in values.items()}
+            self._writer.put("late", (self._step - 1, late))
+        else:
+            self._scalars.update(values)
 
     def flush(self) -> None:
         """Wait until everything recorded so far is in the store file."""
@@ -388,6 +398,8 @@ class Scope:
                 return
             try:
                 self._step_started(index) if pre else self._step_finished(index)
+            except InstrumentError:
+                raise  # strict mode: the failing instrument already named itself
             except Exception as exc:  # a bug of ours must not stop training
                 self._instruments["steps"].fail(exc)
 

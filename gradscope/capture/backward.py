@@ -63,11 +63,11 @@ class BackwardTracker:
     def _seen(self, wp: WatchedParam) -> None:
         if not self._active:
             self._active = True
-            self._fresh = False
+            self._fresh = True
             self._root = ROOTS.current
             torch.autograd.Variable._execution_engine.queue_callback(self._finished)
-        if wp.param.grad is None:
-            self._fresh = True
+        if wp.param.grad is not None:
+            self._fresh = False  # accumulation restarted only if every gradient was reset
         if self._on_touch is not None:  # once per pass: a leaf's hook fires once per backward
             self._on_touch(wp)
         self.touched.add(wp.index)
@@ -81,6 +81,10 @@ class BackwardTracker:
             self._root = None
         self.n_backward += 1
         self._instrument.run(self._on_end)
+
+    @property
+    def in_backward(self) -> bool:
+        return self._active
 
     def release(self) -> None:
         """Drop the parameters (the scope is closed; hooks are already removed)."""

@@ -104,7 +104,7 @@ def capture_state(
                 continue
             for key, value in state.items():
                 if isinstance(value, torch.Tensor):
-                    if value.numel() == 1:
+                    if value.dim() == 0:
                         scalars.append(value.detach().reshape(()))
                         scalar_owners.append((wp.name, key))
                     elif value.numel() > 0:
@@ -189,12 +189,13 @@ def second_moment(group: dict[str, Any], state: dict[str, Any]) -> SecondMoment 
     eps = float(group["eps"])
     for key in ("max_exp_avg_sq", "exp_avg_sq"):
         value = state.get(key)
-        if isinstance(value, torch.Tensor) and value.numel() > 1 and not value.is_sparse:
+        if isinstance(value, torch.Tensor) and value.dim() > 0 and not value.is_sparse:
             correction = max(1.0 - float(betas[1]) ** t, 1e-300)
             return SecondMoment(key, lr, eps, correction, squared=True)
     value = state.get("exp_inf")
-    if isinstance(value, torch.Tensor) and value.numel() > 1:
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
+        # Adamax adds eps into exp_inf itself, so its step is lr_t / exp_inf.
         return SecondMoment(
-            "exp_inf", lr / max(1.0 - float(betas[0]) ** t, 1e-300), eps, 1.0, False
+            "exp_inf", lr / max(1.0 - float(betas[0]) ** t, 1e-300), 0.0, 1.0, False
         )
     return None

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 import torch
 
 #: Rows of the device tensor :func:`summarize` returns.
-ROWS = ("norm", "sum", "min", "max", "nonzero")
+ROWS = ("norm", "sum", "min", "max", "nonzero", "std")
+#: Tensors up to this size get a two-pass standard deviation: the one-pass form (from the sum of
+#: squares) loses precision when |mean| >> std, as in LayerNorm/BatchNorm weights and biases,
+#: which are small. Large weight matrices have means near zero, where one pass is exact enough.
+EXACT_STD_MAX = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +74,15 @@ def summarize(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tuple
     """
     dense = [_dense_view(t) for t in tensors]
     views = [v for v, _ in dense]
+    if len({v.dtype for v in views}) > 1:  # rare (float32 beside float64): one dtype to stack
+        views = [v.double() for v in views]
     meta = [(t.numel(), implicit) for t, (_, implicit) in zip(tensors, dense, strict=True)]
     norms = torch._foreach_norm(views)
     sums = [v.sum() for v in views]
     minmax = [torch.aminmax(v) for v in views]
     nonzero = [torch.count_nonzero(v) for v in views]
+    nan = views[0].new_full((), math.nan) if views else None
+    stds = [torch.std(v) if 1 < v.numel() <= EXACT_STD_MAX else nan for v in views]
     rows = torch.stack(
         [
             torch.stack(norms).double(),
@@ -82,6 +90,7 @@ def summarize(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tuple
             torch.stack([m.min for m in minmax]).double(),
             torch.stack([m.max for m in minmax]).double(),
             torch.stack(nonzero).double(),
+            torch.stack(stds).double(),
         ]
     )
     return rows, meta
@@ -97,7 +106,9 @@ def finish_summaries(
     ``torch.std``.
     """
     n = len(tensors_meta)
-    norms, sums, mins, maxs, nonzeros = (rows[k * n : (k + 1) * n] for k in range(len(ROWS)))
+    norms, sums, mins, maxs, nonzeros, exact_stds = (
+        rows[k * n : (k + 1) * n] for k in range(len(ROWS))
+    )
     out = []
     for i, (numel, implicit) in enumerate(tensors_meta):
         if numel == 0:
@@ -108,7 +119,9 @@ def finish_summaries(
         if implicit:
             lo, hi = min(lo, 0.0), max(hi, 0.0)
         mean = total / numel
-        if numel > 1:
+        if not implicit and not math.isnan(exact_stds[i]):
+            std = exact_stds[i]
+        elif numel > 1:
             var = (norm * norm - numel * mean * mean) / (numel - 1)
             std = math.sqrt(var) if var > 0 else (var if math.isnan(var) else 0.0)
         else:

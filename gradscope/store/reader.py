@@ -8,6 +8,7 @@ and modules registered after opening.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import struct
@@ -214,7 +215,7 @@ class Run:
                 "step": r[0],
                 "wall_time": r[1],
                 "duration": r[2],
-                "loss": r[3],
+                "loss": float(r[3]) if r[3] is not None else None,
                 "n_backward": r[4],
                 "logged": bool(r[5]),
                 "lrs": json.loads(r[6]),
@@ -304,7 +305,7 @@ class Run:
                 (pid,),
             )
             if rows:
-                out[metric] = rows[0][0]
+                out[metric] = float(rows[0][0])
         return out
 
     def state(self, param: str, step: int | None = None) -> dict[str, float]:
@@ -316,7 +317,7 @@ class Run:
             if step is None:
                 return {}
         return {
-            f"state.{name}": value
+            f"state.{name}": float(value) if value is not None else math.nan
             for name, value in self._query(
                 "SELECT name, value FROM state_stats WHERE param_id = ? AND step = ?", (pid, step)
             )
@@ -334,7 +335,10 @@ class Run:
             " ORDER BY grp",
             (optimizer, step),
         )
-        return [{"group": g, "lr": lr, **json.loads(h)} for g, lr, h in rows]
+        return [
+            {"group": g, "lr": float(lr) if lr is not None else None, **json.loads(h)}
+            for g, lr, h in rows
+        ]
 
     def histogram(
         self, param: str, kind: str = "grad", step: int | None = None
@@ -359,6 +363,8 @@ class Run:
     def module_latest(self, module: str) -> dict[str, Any] | None:
         """The last module_stats row of ``module`` as a dict, or ``None``."""
         if module not in self._module_ids:
+            self.refresh()
+        if module not in self._module_ids:
             return None
         rows = self._query(
             f"SELECT step, calls, training, shape, dtype, device, {', '.join(MODULE_METRICS)}"
@@ -376,7 +382,10 @@ class Run:
             "dtype": r[4],
             "device": r[5],
         }
-        out.update(zip(MODULE_METRICS, r[6:], strict=True))
+        out.update(
+            (k, float(v) if v is not None else None)
+            for k, v in zip(MODULE_METRICS, r[6:], strict=True)
+        )
         return out
 
     @property

@@ -8,6 +8,7 @@ first, then their per-parameter detail; the step rows (loss, lr, time) are alway
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -45,6 +46,13 @@ def _jsonable(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _real(value: float | None) -> float | str | None:
+    """SQLite stores NaN as NULL; keep it as the text ``NaN`` (``float('NaN')`` reads it back)."""
+    if value is not None and value != value:
+        return "NaN"
+    return value
 
 
 def prepare_path(path: str | os.PathLike[str]) -> Path:
@@ -169,13 +177,24 @@ class StoreWriter:
                         if not self._pending:
                             break
             if self._failed is None:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._finish_file(conn)
         except Exception as exc:
             self._fail(exc)
         finally:
             conn.close()
             with self._cond:
                 self._cond.notify_all()
+
+    @staticmethod
+    def _finish_file(conn: sqlite3.Connection) -> None:
+        """Leave a closed store as one self-contained file (readers then create no -wal/-shm).
+
+        Switching out of WAL fails while a reader still follows the store; the checkpoint has
+        still moved every page into the main file then.
+        """
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("PRAGMA journal_mode=DELETE")
 
     def _fail(self, exc: BaseException) -> None:
         self._failed = exc
@@ -230,6 +249,18 @@ class StoreWriter:
             ],
         )
 
+    def _write_late(self, conn: sqlite3.Connection, late: tuple[int, dict[str, float]]) -> None:
+        """Scalars logged after their step ended (``opt.step(); scope.log(acc=...)``)."""
+        step, scalars = late
+        row = conn.execute("SELECT scalars FROM steps WHERE step = ?", (step,)).fetchone()
+        if row is None:
+            return
+        merged = {**(json.loads(row[0]) if row[0] else {}), **scalars}
+        loss = merged.pop("loss", None)
+        conn.execute("UPDATE steps SET scalars = ? WHERE step = ?", (_json(merged), step))
+        if loss is not None:
+            conn.execute("UPDATE steps SET loss = ? WHERE step = ?", (_real(loss), step))
+
     def _write_alerts(self, conn: sqlite3.Connection, alerts: Sequence[Alert]) -> None:
         conn.executemany(
             'INSERT INTO alerts (code, severity, "where", step, message, details)'
@@ -247,7 +278,7 @@ class StoreWriter:
                     s.step,
                     s.wall_time,
                     s.duration,
-                    s.loss,
+                    _real(s.loss),
                     s.n_backward,
                     int(s.logged),
                     _json(s.lrs),
@@ -261,7 +292,7 @@ class StoreWriter:
         conn.executemany(
             f"INSERT OR REPLACE INTO param_stats (param_id, step, {cols}) VALUES (?, ?, {marks})",
             [
-                (pid[p.param], p.step, *(p.values.get(m) for m in PARAM_METRICS))
+                (pid[p.param], p.step, *(_real(p.values.get(m)) for m in PARAM_METRICS))
                 for p in b.params
                 if p.param in pid
             ],
@@ -269,7 +300,7 @@ class StoreWriter:
         conn.executemany(
             "INSERT OR REPLACE INTO state_stats (param_id, name, step, value) VALUES (?, ?, ?, ?)",
             [
-                (pid[s.param], f"{s.key}.{stat}", s.step, value)
+                (pid[s.param], f"{s.key}.{stat}", s.step, _real(value))
                 for s in b.states
                 if s.param in pid
                 for stat, value in s.values.items()
@@ -278,7 +309,7 @@ class StoreWriter:
         conn.executemany(
             "INSERT OR REPLACE INTO group_stats (optimizer, grp, step, lr, hparams)"
             " VALUES (?, ?, ?, ?, ?)",
-            [(g.optimizer, g.group, g.step, g.lr, _json(g.hparams)) for g in b.groups],
+            [(g.optimizer, g.group, g.step, _real(g.lr), _json(g.hparams)) for g in b.groups],
         )
         conn.executemany(
             "INSERT OR REPLACE INTO histograms (param_id, kind, step, scale, lo, hi, counts, nan,"
@@ -317,7 +348,7 @@ class StoreWriter:
                     _json(m.shape),
                     m.dtype,
                     m.device,
-                    *(m.values.get(k) for k in MODULE_METRICS),
+                    *(_real(m.values.get(k)) for k in MODULE_METRICS),
                 )
                 for m in b.modules
                 if m.module in mid
