@@ -135,7 +135,9 @@ def test_torchrun_records_one_file_per_rank(tmp_path: Path) -> None:
         assert stores[0].params == stores[1].params == ["0.weight", "0.bias", "2.weight", "2.bias"]
         assert [s.steps for s in stores] == [list(range(8))] * 2
         # gradients are all-reduced, so both ranks record the same norms; losses differ by data
-        assert stores[0].series("grad_norm", "0.weight") == stores[1].series("grad_norm", "0.weight")
+        assert stores[0].series("grad_norm", "0.weight") == stores[1].series(
+            "grad_norm", "0.weight"
+        )
         assert stores[0].series("loss") != stores[1].series("loss")
     finally:
         for s in stores:
