@@ -1,0 +1,119 @@
+"""``gradscope graph``: draw the autograd graph of a script's first step, or of a stored run.
+
+The command only parses options and calls library functions; register it on the main group
+with ``main.add_command(graph_command)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gradscope.errors import GradscopeError
+from gradscope.graph.model import Graph
+
+
+def parse_depth(value: str) -> int | str | None:
+    """``auto`` | ``full`` | a non-negative integer."""
+    if value in ("auto", "full"):
+        return None if value == "full" else "auto"
+    try:
+        depth = int(value)
+    except ValueError:
+        depth = -1
+    if depth < 0:
+        raise click.BadParameter(f"expected auto, full or an integer >= 0, got {value!r}")
+    return depth
+
+
+def load_stored_graph(store: str) -> Graph:
+    """The graph snapshot a scope saved in a store (meta key ``graph``)."""
+    from gradscope.store.reader import open_store
+
+    with open_store(store) as run:
+        data = run.meta.get("graph")
+    if not isinstance(data, dict):
+        raise GradscopeError(
+            f"{store} holds no graph snapshot; draw one from the script instead: "
+            f"gradscope graph SCRIPT.py -o graph.svg"
+        )
+    return Graph.from_dict(data)
+
+
+@click.command(
+    "graph",
+    context_settings={"ignore_unknown_options": True, "help_option_names": ["-h", "--help"]},
+)
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "-o",
+    "--output",
+    default="graph.svg",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="File to write; svg, png, pdf, or dot/gv for DOT text, from the suffix.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "pdf", "dot"]),
+    help="Output format when the suffix does not say.",
+)
+@click.option(
+    "--depth",
+    default="auto",
+    show_default=True,
+    help="Draw module calls this many levels deep as one node: an integer, auto "
+    "(collapse only large graphs) or full (never collapse).",
+)
+@click.option("--saved", is_flag=True, help="Draw the tensors each node saved for backward.")
+@click.option(
+    "--attrs",
+    is_flag=True,
+    help="List saved tensors' shapes/dtypes and scalar attributes in the nodes.",
+)
+@click.option(
+    "--heat/--no-heat",
+    default=True,
+    show_default=True,
+    help="Colour nodes by the norm of the gradient that flowed through them.",
+)
+@click.option("--tree", is_flag=True, help="Also print the graph as a tree.")
+def graph_command(
+    target: str,
+    script_args: tuple[str, ...],
+    output: str,
+    fmt: str | None,
+    depth: str,
+    saved: bool,
+    attrs: bool,
+    heat: bool,
+    tree: bool,
+) -> None:
+    """Draw the autograd graph of TARGET: a training script (run until its first backward,
+    ARGS passed on; put -- before ARGS that look like our options) or a recorded STORE."""
+    level = parse_depth(depth)
+    if target.endswith(".py"):
+        from gradscope.graph.script import graph_from_script
+
+        graph = graph_from_script(
+            target, list(script_args), saved=saved, attrs=attrs, heat=heat, depth=level
+        )
+    else:
+        if script_args:
+            raise click.UsageError("extra arguments are for scripts; TARGET is a store")
+        graph = load_stored_graph(target)
+        if isinstance(level, int):
+            graph = graph.collapse(level)
+    path = graph.render(Path(output), format=fmt)
+    if tree:
+        from rich.console import Console
+
+        Console(highlight=False).print(graph)
+    full = graph.full or graph
+    shown = f", drawn as {len(graph.nodes)} (depth {graph.depth})" if graph.full else ""
+    click.echo(f"graph written to {path} ({len(full.nodes)} nodes{shown})")
+    for b in graph.breaks:
+        click.echo(f"{b.reason}: {b.param}: {b.detail}")

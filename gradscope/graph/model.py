@@ -1,0 +1,293 @@
+"""The autograd graph as plain data: nodes, edges, module calls, graph breaks.
+
+Nothing here holds a tensor, a ``grad_fn`` or a module, so a captured :class:`Graph` can be kept,
+serialised to JSON (the scope's snapshot) and rendered long after the autograd graph is gone.
+Node ids are counters in traversal order (``n0`` is the first output), never ``id()``, so the
+same code produces the same DOT text run after run.
+
+The records are ``slots`` dataclasses rather than frozen ones: capture creates thousands of them
+and a frozen dataclass costs six times as much to build (measured, see docs/graph.md). Treat
+them as read-only all the same.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+NodeKind = Literal[
+    "param", "leaf", "op", "accumulate", "custom", "output", "base", "saved", "module"
+]
+EdgeKind = Literal["flow", "saved", "view"]
+#: What a tensor node is: leaves get gradients, outputs are where backward starts.
+TENSOR_KINDS = frozenset({"param", "leaf", "output", "base", "saved"})
+#: Nodes that are autograd ``Node`` objects (backward functions).
+FUNCTION_KINDS = frozenset({"op", "accumulate", "custom"})
+
+
+@dataclass(slots=True, repr=False)
+class Node:
+    """One node of the graph: a tensor (leaf, output, saved, view base) or a backward function.
+
+    ``call`` indexes :attr:`Graph.calls` (the module call whose forward produced the node) and
+    ``module`` is that call's path; for parameters ``module`` is the owning module. ``members``
+    lists the full-graph ids a collapsed ``module`` node stands for.
+    """
+
+    id: str
+    kind: str
+    name: str
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    call: int | None = None
+    module: str | None = None
+    requires_grad: bool | None = None
+    is_leaf: bool | None = None
+    retains_grad: bool | None = None
+    function: str | None = None
+    aliases: tuple[str, ...] = ()
+    attrs: tuple[tuple[str, str], ...] = ()
+    tensors: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    is_view: bool = False
+
+    def __repr__(self) -> str:
+        fields = [f"{self.id}", self.kind, repr(self.name)]
+        values = ((k, getattr(self, k)) for k in _NODE_EXTRA)
+        fields += [f"{k}={v!r}" for k, v in values if v is not None and (v != () or k == "shape")]
+        return f"Node({', '.join(fields)})"
+
+
+_NODE_EXTRA = ("shape", "dtype", "call", "module", "function", "aliases", "attrs", "tensors")
+
+
+@dataclass(slots=True)
+class Edge:
+    """``src`` feeds ``dst``: a tensor flowing forward (``flow``), a tensor ``dst`` saved for its
+    backward (``saved``, undirected when drawn) or a view's base (``view``, dotted)."""
+
+    src: str
+    dst: str
+    kind: str = "flow"
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    slot: int = 0
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class ModuleCall:
+    """One call of a module's forward during a recorded forward pass (a module reused three
+    times has three calls, numbered by ``nth``), nested through ``parent``."""
+
+    index: int
+    path: str
+    type: str
+    parent: int | None
+    nth: int = 0
+    grad_enabled: bool = True
+
+    @property
+    def depth(self) -> int:
+        """Components in the path: the model itself is 0, ``encoder.layers.0`` is 3."""
+        return 0 if not self.path else self.path.count(".") + 1
+
+    @property
+    def title(self) -> str:
+        name = self.path or "(model)"
+        return f"{name} #{self.nth + 1}" if self.nth else name
+
+
+#: Why a parameter got no gradient (GraphBreak.reason).
+BreakReason = Literal[
+    "never-ran", "detach", "data", "no-grad", "numpy", "item", "output-unused", "frozen", "unknown"
+]
+_BREAK_CODES = {"never-ran": "unused-parameter", "frozen": None, "unknown": None}
+
+
+@dataclass(slots=True)
+class GraphBreak:
+    """A parameter the output does not reach, the module where its path ends, and why."""
+
+    param: str
+    module: str
+    reason: str
+    detail: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str | None:
+        """The doctor's code for this break (``unused-parameter``, ``graph-break``), if any."""
+        return _BREAK_CODES.get(self.reason, "graph-break")
+
+
+@dataclass(eq=False)
+class GradHeat:
+    """Norms of the gradient that flowed through each node, filled when backward finishes.
+
+    ``norms`` maps node id to a float that may be 0, NaN or Inf (those are the interesting
+    ones); a node that is missing got no gradient in that backward pass.
+    """
+
+    norms: dict[str, float] = field(default_factory=dict)
+    done: bool = False
+
+
+@dataclass(eq=False)
+class Graph:
+    """A captured autograd graph. Render it with :meth:`to_dot`, :meth:`render`, or show it in
+    Jupyter or a rich console; ``full`` is the uncollapsed graph when this one is collapsed."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    calls: list[ModuleCall] = field(default_factory=list)
+    breaks: list[GraphBreak] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    heat: GradHeat | None = None
+    depth: int | None = None
+    full: Graph | None = None
+    _index: dict[str, Node] | None = field(default=None, repr=False)
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id (KeyError if absent)."""
+        if self._index is None or len(self._index) != len(self.nodes):
+            self._index = {n.id: n for n in self.nodes}
+        return self._index[node_id]
+
+    def find(self, name: str) -> list[Node]:
+        """Nodes whose name (op class, parameter or module path) equals ``name``."""
+        return [n for n in self.nodes if n.name == name]
+
+    @property
+    def outputs(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind == "output"]
+
+    @property
+    def params(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind == "param"]
+
+    def grad_norm(self, node_id: str) -> float | None:
+        """Norm of the gradient through a node (a collapsed module: the largest member's, or the
+        first non-finite one); None before backward or when no gradient reached it."""
+        if self.heat is None:
+            return None
+        norms = self.heat.norms
+        node = self.node(node_id)
+        if not node.members:
+            return norms.get(node_id)
+        values = [norms[m] for m in node.members if m in norms]
+        if not values:
+            return None
+        bad = [v for v in values if not math.isfinite(v)]
+        return bad[0] if bad else max(values)
+
+    def collapse(self, depth: int) -> Graph:
+        """This graph with every module call at ``depth`` or deeper drawn as one node."""
+        from gradscope.graph.collapse import collapse
+
+        return collapse(self.full or self, depth)
+
+    def to_dot(self) -> str:
+        """DOT text (Graphviz's language), deterministic; needs no system program."""
+        from gradscope.render.dot import graph_to_dot
+
+        return graph_to_dot(self)
+
+    def render(self, path: str | Path, *, format: str | None = None) -> Path:
+        """Write an image; the format (svg, png, pdf, or dot for text) comes from the suffix."""
+        from gradscope.render.image import render_graph
+
+        return render_graph(self, path, format=format)
+
+    def tree(self) -> Tree:
+        """A rich tree from the outputs back to the leaves, for the console."""
+        from gradscope.render.graph_text import graph_tree
+
+        return graph_tree(self)
+
+    def __rich__(self) -> Tree:
+        return self.tree()
+
+    def _repr_svg_(self) -> str | None:
+        from gradscope.render.image import has_dot, to_svg
+
+        return to_svg(self.to_dot()) if has_dot() else None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter display: SVG when ``dot`` is installed, else the DOT text."""
+        bundle = {"text/plain": repr(self), "text/vnd.graphviz": self.to_dot()}
+        svg = self._repr_svg_()
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+        return bundle
+
+    def __repr__(self) -> str:
+        extra = f", depth={self.depth}" if self.depth is not None else ""
+        breaks = f", {len(self.breaks)} breaks" if self.breaks else ""
+        return f"Graph({len(self.nodes)} nodes, {len(self.edges)} edges{breaks}{extra})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (the scope stores this as its graph snapshot)."""
+        return {
+            "version": 1,
+            "nodes": [_clean(asdict(n)) for n in self.nodes],
+            "edges": [_clean(asdict(e)) for e in self.edges],
+            "calls": [asdict(c) for c in self.calls],
+            "breaks": [asdict(b) for b in self.breaks],
+            "notes": list(self.notes),
+            "heat": None if self.heat is None else _heat_dict(self.heat),
+            "depth": self.depth,
+            "full": None if self.full is None else self.full.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Graph:
+        """Inverse of :meth:`to_dict`."""
+        heat = data.get("heat")
+        full = data.get("full")
+        return cls(
+            nodes=[Node(**_tuples(d, Node)) for d in data["nodes"]],
+            edges=[Edge(**_tuples(d, Edge)) for d in data["edges"]],
+            calls=[ModuleCall(**d) for d in data.get("calls", [])],
+            breaks=[GraphBreak(**_tuples(d, GraphBreak)) for d in data.get("breaks", [])],
+            notes=list(data.get("notes", [])),
+            heat=None if heat is None else _heat_from(heat),
+            depth=data.get("depth"),
+            full=None if full is None else cls.from_dict(full),
+        )
+
+
+_TUPLE_FIELDS = {"shape", "aliases", "attrs", "tensors", "members"}
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    """Drop unset fields (None, empty tuples) so snapshots stay small."""
+    return {
+        k: v
+        for k, v in d.items()
+        if not (v is None or (isinstance(v, tuple) and not v and k != "shape"))
+    }
+
+
+def _tuples(d: dict[str, Any], cls: type) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if k in _TUPLE_FIELDS and isinstance(v, list):
+            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+        out[k] = v
+    return out
+
+
+def _heat_dict(heat: GradHeat) -> dict[str, Any]:
+    # JSON has no NaN/Inf: keep them as strings.
+    norms = {k: v if math.isfinite(v) else repr(v) for k, v in heat.norms.items()}
+    return {"norms": norms, "done": heat.done}
+
+
+def _heat_from(data: dict[str, Any]) -> GradHeat:
+    return GradHeat({k: float(v) for k, v in data["norms"].items()}, data.get("done", True))
