@@ -1,0 +1,112 @@
+"""Parameters that never get a gradient, shared by ``unused-parameter`` and ``graph-break``.
+
+Two sources, the first one preferred. The graph-break capture writes one ``graph_break`` fact per
+parameter the loss does not reach, with the reason (``never-ran``, ``detach``, ``data``,
+``no_grad``, ``numpy``, ``frozen``, ``unreachable``) and the module where the path ends. For a
+parameter it says nothing about, the records every run has still tell a lot: a trained
+parameter with no gradient at any logged step, whose module never produced an output, never
+ran; one whose module ran while its siblings got gradients is itself unused; one whose whole
+module ran yet got nothing was cut somewhere after it.
+"""
+
+from __future__ import annotations
+
+from gradscope.doctor.context import Context
+
+#: Reasons (capture's words, ``-`` read as ``_``) that make a break a ``graph-break``.
+CUT_REASONS = frozenset({"detach", "data", "no_grad", "numpy", "item", "unreachable",
+                         "output_unused"})  # fmt: skip
+
+Found = dict[str, list[tuple[str, int | None]]]
+
+
+def canonical(ctx: Context, name: str) -> str | None:
+    """The recorded name of a parameter given any of its names (tied parameters)."""
+    if name in ctx.param_info:
+        return name
+    for recorded, info in ctx.param_info.items():
+        if name in info.aliases:
+            return recorded
+    return None
+
+
+def break_groups(ctx: Context, reasons: frozenset[str] | set[str]) -> Found:
+    """Module → ``[(parameter, step)]`` of the ``graph_break`` facts with one of ``reasons``.
+
+    Only parameters meant to learn count (see :attr:`Context.trained`).
+    """
+    trained = set(ctx.trained)
+    out: Found = {}
+    for event in ctx.events("graph_break"):
+        reason = str(event.details.get("reason", "")).replace("-", "_")
+        name = canonical(ctx, event.where)
+        if reason not in reasons or name is None or name not in trained:
+            continue
+        module = str(event.details.get("module") or "")
+        found = out.setdefault(module, [])
+        if name not in (n for n, _ in found):
+            found.append((name, event.step))
+    return out
+
+
+def silent_params(ctx: Context) -> dict[str, str]:
+    """Trained parameters no ``graph_break`` fact explains that never got a gradient.
+
+    A fact with reason ``unknown`` (the capture could not tell why) explains nothing.
+
+    Each maps to ``never-ran`` (its module produced no output), ``unused`` (its module ran and
+    other parameters of that module got gradients) or ``cut`` (its module ran, nothing of it
+    got a gradient). Empty when no backward pass reached any parameter, or when module outputs
+    were not recorded (then running cannot be told from not running).
+    """
+    if not ctx.grad_params or not ctx.activations_recorded:
+        return {}
+    explained = {
+        canonical(ctx, e.where)
+        for e in ctx.events("graph_break")
+        if e.details.get("reason") not in (None, "unknown")
+    }
+    out: dict[str, str] = {}
+    for name in ctx.trained:
+        if name in ctx.grad_params or name in explained:
+            continue
+        module = ctx.param_info[name].module
+        if module not in ctx.module_types:
+            continue
+        if not ctx.module_series("act_mean", module)[0]:
+            out[name] = "never-ran"
+        elif any(ctx.param_info[p].module == module for p in ctx.grad_params):
+            out[name] = "unused"
+        else:
+            out[name] = "cut"
+    return out
+
+
+def outermost_silent(ctx: Context, module: str) -> str:
+    """The outermost ancestor of ``module`` that also never ran (the one to call or delete)."""
+    parts = module.split(".") if module else []
+    for i in range(len(parts)):
+        path = ".".join(parts[:i])
+        if path in ctx.module_types and not ctx.module_series("act_mean", path)[0]:
+            return path
+    return module
+
+
+def outermost_cut(ctx: Context, module: str, silent: set[str]) -> str:
+    """The outermost ancestor of ``module`` none of whose trained parameters got a gradient.
+
+    A cut after ``context`` (``self.context(x).detach()``) silences every parameter inside
+    ``context``; naming ``context`` rather than ``context.0`` points at the line to fix.
+    """
+    parts = module.split(".") if module else []
+    trained = set(ctx.trained)
+    for i in range(1, len(parts) + 1):
+        path = ".".join(parts[:i])
+        inside = [p for p in trained if _within(ctx.param_info[p].module, path)]
+        if inside and all(p in silent for p in inside):
+            return path
+    return module
+
+
+def _within(module: str, path: str) -> bool:
+    return module == path or module.startswith(f"{path}.")

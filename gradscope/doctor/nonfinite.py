@@ -1,0 +1,79 @@
+"""Where NaN/Inf appeared first, shared by the three ``nonfinite-*`` rules.
+
+Once a NaN exists it spreads: a NaN loss makes every gradient NaN, a NaN gradient makes the
+weights NaN after the step, NaN weights make the next forward NaN. Only the earliest place is
+worth fixing, so each rule reports its place only when no other one came first; the loss is
+always reported, because it is what the user sees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gradscope.doctor.context import Context
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The first step where non-finite values appeared in one place, and the place."""
+
+    step: int
+    where: str
+    details: dict[str, object]
+
+
+def first_loss(ctx: Context) -> Origin | None:
+    """The first step whose loss was NaN or Inf."""
+    for step, value in zip(*ctx.losses, strict=True):
+        if not math.isfinite(value):
+            return Origin(step, "loss", {"value": str(value)})
+    return None
+
+
+def first_forward(ctx: Context) -> Origin | None:
+    """The first module (forward order) whose output was non-finite, from capture's fact."""
+    events = ctx.events("nonfinite_forward")
+    if not events:
+        return None
+    e = min(events, key=lambda e: e.step)
+    return Origin(e.step, e.where, dict(e.details))
+
+
+def first_grad(ctx: Context) -> Origin | None:
+    """The first place (backward order) where a gradient was non-finite.
+
+    Capture's ``nonfinite_grad`` fact names a module. Gradient NaN/Inf counts of the parameters
+    are read too (they exist on every logged step, also without module hooks): among the
+    parameters hit at the earliest step, the last in model order is the nearest to the output,
+    so the first in backward order.
+    """
+    events = ctx.events("nonfinite_grad")
+    best = None
+    if events:
+        e = min(events, key=lambda e: e.step)
+        best = Origin(e.step, e.where, dict(e.details))
+    hit: tuple[int, str] | None = None
+    for name in ctx.params:
+        step = _first_bad(ctx, name)
+        if step is not None and (hit is None or step <= hit[0]):
+            hit = (step, name)
+    if hit is not None and (best is None or hit[0] < best.step):
+        return Origin(hit[0], hit[1], {"order": "backward", "param": hit[1]})
+    return best
+
+
+def _first_bad(ctx: Context, param: str) -> int | None:
+    first = None
+    for metric in ("grad_nan", "grad_inf"):
+        for step, count in zip(*ctx.series(metric, param), strict=True):
+            if count > 0 or not math.isfinite(count):
+                first = step if first is None else min(first, step)
+                break
+    return first
+
+
+def is_container(ctx: Context, path: str) -> bool:
+    """Whether the module at ``path`` has submodules (its own code runs between theirs)."""
+    prefix = f"{path}." if path else ""
+    return any(p != path and p.startswith(prefix) for p in ctx.module_types)

@@ -1,0 +1,71 @@
+"""``graph-break``: a module ran but its output was cut from the loss.
+
+``.detach()``, ``.data``, ``torch.no_grad()`` or a NumPy round-trip inside forward give the loss
+a value with no autograd history, so every parameter upstream of the cut silently gets no
+gradient while the rest of the model trains. The graph-break capture names the module where
+the path ends (``graph_break`` facts); parameters no watched optimizer updates are left out (a
+backbone run under ``no_grad`` on purpose and kept out of the optimizer). Without those facts,
+a module that ran while none of its parameters ever got a gradient is reported itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradscope.doctor.breaks import CUT_REASONS, break_groups, outermost_cut, silent_params
+from gradscope.doctor.context import Context, name_list
+from gradscope.records import Alert
+
+CODE = "graph-break"
+
+#: The one-line fix for each way of cutting a value from the graph.
+FIXES = {
+    "detach": "drop the `.detach()`: `h = self.{m}(x)` instead of `h = self.{m}(x).detach()`",
+    "data": "use the tensor, not its `.data`: `h = self.{m}(x)` instead of `self.{m}(x).data`",
+    "no_grad": "call it outside `with torch.no_grad():` (or, to freeze it on purpose, "
+    "`model.{m}.requires_grad_(False)` and leave it out of the optimizer)",
+    "numpy": "stay in torch: `torch.sin(h)` instead of `torch.tensor(np.sin(h.numpy()))`",
+    "item": "keep a tensor: `h.sum()` instead of `torch.tensor(h.sum().item())`",
+}
+GENERIC = (
+    "find where its output leaves the graph (`gradscope graph` shows the cut: a `.detach()`, "
+    "`.data`, `torch.no_grad()` or `.numpy()`) and pass the tensor itself on"
+)
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    groups = break_groups(ctx, CUT_REASONS)
+    silent = silent_params(ctx)
+    for name, kind in silent.items():
+        if kind == "cut":
+            module = outermost_cut(ctx, ctx.param_info[name].module, set(silent))
+            groups.setdefault(module, []).append((name, None))
+    reasons = _reasons(ctx)
+    for module, found in groups.items():
+        names = [n for n, _ in found]
+        step = min((s for _, s in found if s is not None), default=None)
+        label = ctx.label(module)
+        reason, detail = reasons.get(module, ("unreachable", ""))
+        fix = FIXES.get(reason, GENERIC).format(m=module.rpartition(".")[2] or "model")
+        what = detail or f"`{label}` ran, but its output never reached the loss with its history"
+        yield ctx.alert(
+            CODE,
+            "error",
+            label,
+            step,
+            f"{what}. So {name_list(names)} get no gradient and never learn while the rest of "
+            f"the model trains around them. Fix: {fix}.",
+            params=names,
+            reason=reason,
+        )
+
+
+def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:
+    """Module → (reason, capture's own sentence) of its first graph-break fact."""
+    out: dict[str, tuple[str, str]] = {}
+    for event in ctx.events("graph_break"):
+        module = str(event.details.get("module") or "")
+        reason = str(event.details.get("reason", "")).replace("-", "_")
+        if reason in CUT_REASONS:
+            out.setdefault(module, (reason, str(event.details.get("detail", "")).rstrip(".")))
+    return out

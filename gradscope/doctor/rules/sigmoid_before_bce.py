@@ -1,0 +1,38 @@
+"""``sigmoid-before-bce``: a sigmoid output went into ``BCELoss``.
+
+``sigmoid`` then ``binary_cross_entropy`` computes log(sigmoid(x)), which rounds to log(0) once
+|x| is large: BCELoss clamps the log at -100, so confident mistakes stop giving gradients.
+``BCEWithLogitsLoss`` computes the same loss from the logits in one stable expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradscope.doctor.context import Context
+from gradscope.doctor.losses import producer
+from gradscope.records import Alert
+
+CODE = "sigmoid-before-bce"
+SIGMOID_TYPES = frozenset({"Sigmoid"})
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    for event in ctx.events("loss_input"):
+        if event.details.get("fn") != "binary_cross_entropy":
+            continue
+        if not event.details.get("from_sigmoid"):
+            continue
+        where = producer(ctx, event, SIGMOID_TYPES) or event.where
+        yield ctx.alert(
+            CODE,
+            "warning",
+            where,
+            event.step,
+            f"At `{event.where}` (step {event.step}) binary cross-entropy was given a sigmoid "
+            "output. log(sigmoid(x)) underflows for large |x|, where BCELoss clamps the log "
+            "and the gradient of a confident mistake vanishes. Give the logits to the fused, "
+            "stable loss: `nn.BCEWithLogitsLoss()(logits, target)` (or "
+            "`F.binary_cross_entropy_with_logits`), and drop the sigmoid from forward().",
+            fn="binary_cross_entropy",
+        )

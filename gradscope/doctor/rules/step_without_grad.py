@@ -1,0 +1,34 @@
+"""``step-without-grad``: ``optimizer.step()`` ran while none of its parameters had a gradient.
+
+Such a step changes nothing (optimizers skip parameters whose ``.grad`` is ``None``), so the
+model silently stops learning. Usual causes: ``zero_grad(set_to_none=True)`` between
+``backward()`` and ``step()``, ``backward()`` missing, or an optimizer built over another copy
+of the model (``copy.deepcopy`` after the optimizer was created).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradscope.doctor.context import Context
+from gradscope.records import Alert
+
+CODE = "step-without-grad"
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    for event in ctx.events("step_without_grad"):
+        n = event.details.get("n_params", "its")
+        yield ctx.alert(
+            CODE,
+            "error",
+            event.where,
+            event.step,
+            f"At step {event.step} `{event.where}` stepped while none of its {n} parameters "
+            "had a gradient, so the step changed nothing and the model did not learn from "
+            "that batch. Call backward before stepping, and reset gradients before backward, "
+            "not between backward and step: `optimizer.zero_grad(); loss.backward(); "
+            "optimizer.step()`. If the optimizer was built over a different copy of the "
+            "model, build it from the model you train.",
+            n_params=n,
+        )

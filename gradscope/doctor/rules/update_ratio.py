@@ -1,0 +1,90 @@
+"""``update-ratio``: the update-to-weight ratio ‖Δw‖/‖w‖ is far too small or far too large.
+
+The ratio says how much a step changes a parameter relative to its size, whatever the
+optimizer. Healthy training moves weights by roughly 1e-4 to 1e-2 of their norm per step; near
+0 nothing learns (lr ≈ 0, a zeroed group), near 1 the weights are replaced every step. The
+median over the logged steps is judged, leaving out the first ones (biases start at 0, where
+the ratio is unbounded). "Too large" is judged for weights (≥ 2-D) only, whose norm is never
+near 0 by design. "Too small" is judged per parameter group, and only when every parameter
+of the group that has a gradient is that slow: then the group's learning rate is the cause. One
+slow parameter among moving ones has a small gradient instead (a bias feeding a BatchNorm gets
+none by design; dead or vanishing layers have their own diagnoses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gradscope.doctor.context import Context, fmt, median, name_list
+from gradscope.records import Alert
+
+CODE = "update-ratio"
+
+
+def ratios(ctx: Context) -> dict[str, float]:
+    """Parameter → median update-to-weight ratio after the first steps, for parameters that
+    had a gradient (NaN-free)."""
+    out = {}
+    for name in ctx.trained:
+        if name not in ctx.grad_params:
+            continue
+        values = ctx.series("update_ratio", name)[1]
+        skip = min(ctx.thresholds.update_skip, len(values) // 2)
+        value = median(values[skip:])
+        if value == value:  # not NaN
+            out[name] = value
+    return out
+
+
+def measure(ctx: Context) -> dict[str, Any]:
+    """Smallest median ratio overall and largest among weights."""
+    r = ratios(ctx)
+    weights = {n: v for n, v in r.items() if len(ctx.param_info[n].shape) >= 2}
+    return {
+        "min": min(r.values(), default=float("nan")),
+        "max_weight": max(weights.values(), default=float("nan")),
+        "max_any": max(r.values(), default=float("nan")),
+    }
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    t = ctx.thresholds
+    r = ratios(ctx)
+    low = {n for n, v in r.items() if v < t.update_low}
+    high = [n for n, v in r.items() if v > t.update_high and len(ctx.param_info[n].shape) >= 2]
+    for opt in ctx.optimizers:
+        for group in opt.groups:
+            members = [n for n in group.params if n in r]
+            slow = [n for n in members if n in low]
+            if slow and len(slow) == len(members):
+                lr = group.hparams.get("lr")
+                yield ctx.alert(
+                    CODE,
+                    "warning",
+                    f"{ctx.optimizer_label(opt.index)}.group{group.index}",
+                    None,
+                    f"Every parameter of group {group.index} ({name_list(slow)}) changes by "
+                    f"at most {fmt(max(r[n] for n in slow))} of its norm per step (median), "
+                    f"so nothing in it learns; healthy training moves weights by about 1e-4 "
+                    f"to 1e-2 per step. Its lr is {lr}: raise it, e.g. "
+                    "`torch.optim.Adam(model.parameters(), lr=1e-3)`. If the group is meant "
+                    "to stay fixed, `requires_grad_(False)` its parameters instead.",
+                    params=slow,
+                    ratio=max(r[n] for n in slow),
+                    lr=lr,
+                    direction="small",
+                )
+    for name in high:
+        yield ctx.alert(
+            CODE,
+            "warning",
+            name,
+            None,
+            f"`{name}` changes by {fmt(r[name])} of its norm per step (median): each update is "
+            "as large as the weight itself, so training is unstable and forgets what it "
+            "learned (healthy: about 1e-4 to 1e-2). Lower the learning rate about 10×, e.g. "
+            "`optimizer.param_groups[0]['lr'] /= 10`, or warm it up.",
+            ratio=r[name],
+            direction="large",
+        )

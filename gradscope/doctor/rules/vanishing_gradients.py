@@ -1,0 +1,65 @@
+"""``vanishing-gradients``: early layers' gradients are orders of magnitude below later ones'.
+
+Each weight (a parameter with two or more dimensions) is summarised by its median
+per-element gradient, ‖g‖/√numel over the logged steps; the pair of an earlier and a later
+weight (model order) with the smallest ratio is judged. Embedding tables are left out: only the
+rows of the tokens in a batch get a gradient, so their per-element gradient is small by design.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from gradscope.doctor.context import Context, fmt, median
+from gradscope.records import Alert
+
+CODE = "vanishing-gradients"
+SPARSE_MODULES = frozenset({"Embedding", "EmbeddingBag"})
+
+
+def layer_scales(ctx: Context) -> list[tuple[str, float]]:
+    """``(weight, median per-element gradient)`` in model order, for weights with a gradient."""
+    out = []
+    for name in ctx.trained:
+        info = ctx.param_info[name]
+        if len(info.shape) < 2 or ctx.module_types.get(info.module) in SPARSE_MODULES:
+            continue
+        scale = median(ctx.series("grad_norm", name)[1]) / math.sqrt(max(info.numel, 1))
+        if math.isfinite(scale) and scale > 0:
+            out.append((name, scale))
+    return out
+
+
+def measure(ctx: Context) -> dict[str, Any]:
+    """The smallest earlier/later ratio and its pair (``ratio`` NaN with fewer than 2 weights)."""
+    scales = layer_scales(ctx)
+    worst: dict[str, Any] = {"ratio": math.nan, "early": None, "late": None}
+    for i, (early, a) in enumerate(scales):
+        for late, b in scales[i + 1 :]:
+            if math.isnan(worst["ratio"]) or a / b < worst["ratio"]:
+                worst = {"ratio": a / b, "early": early, "late": late, "scales": (a, b)}
+    return worst
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    m = measure(ctx)
+    if not (m["ratio"] < ctx.thresholds.vanish_ratio):
+        return
+    early, late = m["early"], m["late"]
+    a, b = m["scales"]
+    yield ctx.alert(
+        CODE,
+        "warning",
+        early,
+        None,
+        f"The gradient of `{early}` is {fmt(m['ratio'])} times that of `{late}` per element "
+        f"(median {fmt(a)} vs {fmt(b)}): it shrinks by orders of magnitude on the way back "
+        "through the layers, so the early layers barely learn. Saturating activations "
+        "(sigmoid, tanh) in a deep stack are the classic cause: use ReLU/GELU, add "
+        "normalisation or residual connections, and a matching init, e.g. "
+        "`nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')`.",
+        ratio=m["ratio"],
+        late=late,
+    )

@@ -1,0 +1,27 @@
+"""Correct training raises no warning and no error (SPEC §6: a correct script gets none)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from doctor_helpers import doctor_json
+
+CORRECT = [
+    "ok_accumulation",  # several backward passes per step, zero_grad after the step
+    "ok_frozen_backbone",  # requires_grad=False backbone, its BatchNorm kept in eval()
+    "ok_validation",  # eval() under no_grad for validation, then train() again
+    "ok_scheduler",  # CosineAnnealingLR stepped after the optimizer
+    "ok_adam_groups",  # AdamW with weight-decay and no-decay parameter groups
+    "gan",  # two models, two optimizers, D's gradients from G's loss reset by zero_grad
+]
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_variant_is_clean(name: str, script_stores: dict[str, Path]) -> None:
+    assert doctor_json(script_stores[name]) == []
+
+
+@pytest.mark.parametrize("model", ["linreg", "mlp", "lenet", "gru", "transformer"])
+def test_demo_model_is_clean(model: str, demo_stores: dict[str, Path]) -> None:
+    assert doctor_json(demo_stores[model]) == []

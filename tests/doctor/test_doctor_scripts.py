@@ -1,0 +1,107 @@
+"""Acceptance: per code, a plain buggy script is diagnosed at the right place; its twin is not.
+
+Each ``tests/fixtures/doctor/<code>_bug.py`` is unmodified training code with one classic bug,
+and ``<code>_fixed.py`` the same code with the one-line fix. Both run through ``gradscope run``
+(see conftest) and are judged by ``gradscope doctor STORE --json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from doctor_helpers import doctor_json
+
+from gradscope.doctor import CODES
+
+#: code → where the bug script must be diagnosed (the module, parameter, optimizer or loss).
+EXPECTED: dict[str, str | set[str]] = {
+    "grad-not-zeroed": "optimizer0:SGD",
+    "unused-parameter": "extra",
+    "graph-break": "encoder",
+    "param-not-in-optimizer": "head",
+    "step-without-grad": "optimizer0:SGD",
+    "nonfinite-loss": "loss",
+    "nonfinite-forward": "1",  # the LogFeatures module, second in the Sequential
+    "nonfinite-grad": "0",  # the Linear whose output receives sqrt(0)'s NaN gradient
+    "exploding-gradients": {"0.weight", "0.bias"},
+    "vanishing-gradients": "0.weight",
+    "dead-relu": "1",
+    "softmax-before-cross-entropy": "softmax",
+    "sigmoid-before-bce": "1",
+    "loss-broadcast": "F.mse_loss",
+    "eval-mode-training": "2",
+    "update-ratio": "optimizer0:Adam.group0",
+    "scheduler-order": "StepLR",
+    "custom-function-gradcheck": "Sine",
+    "dropout-before-batchnorm": "bn",
+    "loss-stalled": "loss",
+}
+
+
+def stem(code: str) -> str:
+    return code.replace("-", "_")
+
+
+def test_every_code_has_a_bug_script_and_a_fixed_twin() -> None:
+    assert set(EXPECTED) == set(CODES)
+    fixtures = Path(__file__).parents[1] / "fixtures" / "doctor"
+    for code in CODES:
+        assert (fixtures / f"{stem(code)}_bug.py").is_file(), code
+        assert (fixtures / f"{stem(code)}_fixed.py").is_file(), code
+
+
+@pytest.mark.parametrize("code", list(EXPECTED))
+def test_bug_script_is_diagnosed_at_the_right_place(
+    code: str, script_stores: dict[str, Path]
+) -> None:
+    alerts = doctor_json(script_stores[f"{stem(code)}_bug"])
+    found = [a for a in alerts if a["code"] == code]
+    assert len(found) == 1, alerts
+    expected = EXPECTED[code]
+    assert found[0]["where"] in (expected if isinstance(expected, set) else {expected})
+    assert found[0]["severity"] in ("warning", "error")
+    assert "`" in found[0]["message"]  # carries a one-line code fix
+
+
+@pytest.mark.parametrize("code", list(EXPECTED))
+def test_fixed_twin_gets_no_warning_or_error(code: str, script_stores: dict[str, Path]) -> None:
+    alerts = doctor_json(script_stores[f"{stem(code)}_fixed"])
+    assert [a for a in alerts if a["severity"] != "info"] == []
+
+
+def test_nan_consequences_are_not_reported_as_origins(script_stores: dict[str, Path]) -> None:
+    forward = {a["code"] for a in doctor_json(script_stores["nonfinite_forward_bug"])}
+    assert forward == {"nonfinite-forward", "nonfinite-loss"}  # the NaN grads follow from it
+    grad = {a["code"] for a in doctor_json(script_stores["nonfinite_grad_bug"])}
+    assert grad == {"nonfinite-grad", "nonfinite-loss"}  # the NaN forward at step 1 follows
+    (loss,) = doctor_json(script_stores["nonfinite_loss_bug"])
+    assert loss["code"] == "nonfinite-loss" and "loss computation itself" in loss["message"]
+
+
+def test_nonfinite_loss_points_at_the_origin(script_stores: dict[str, Path]) -> None:
+    alerts = {a["code"]: a for a in doctor_json(script_stores["nonfinite_grad_bug"])}
+    assert alerts["nonfinite-grad"]["step"] == 0
+    assert alerts["nonfinite-loss"]["step"] == 1
+    assert "the gradient of `0` at step 0" in alerts["nonfinite-loss"]["message"]
+
+
+def test_exploding_run_also_shows_the_oversized_updates(script_stores: dict[str, Path]) -> None:
+    alerts = doctor_json(script_stores["exploding_gradients_bug"])
+    assert {(a["code"], a["where"]) for a in alerts} >= {("update-ratio", "0.weight")}
+
+
+@pytest.mark.parametrize(
+    ("showcase", "code", "where"),
+    [
+        ("bug_zero_grad", "grad-not-zeroed", "optimizer0:SGD"),
+        ("bug_detached_branch", "graph-break", "context"),
+        ("bug_nan_log0", "nonfinite-loss", "loss"),
+        ("bug_softmax_ce", "softmax-before-cross-entropy", "net.5"),
+    ],
+)
+def test_demo_bug_showcases_are_diagnosed(
+    showcase: str, code: str, where: str, script_stores: dict[str, Path]
+) -> None:
+    alerts = doctor_json(script_stores[showcase])
+    assert [(a["code"], a["where"]) for a in alerts] == [(code, where)]
