@@ -1,0 +1,38 @@
+"""``gradscope tui [STORE]``: open the dashboard, following a run that is still being written.
+
+The store is opened before the terminal is taken over, so a bad path prints one line and exits
+with code 2 and the terminal is never touched.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gradscope.errors import GradscopeError
+
+
+@click.command("tui")
+@click.argument("store", required=False, type=click.Path(dir_okay=True))
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between reads of a store that is still growing.",
+)
+@click.pass_context
+def tui(ctx: click.Context, store: str | None, interval: float) -> None:
+    """Open the dashboard on STORE (default: the newest *.gsdb under ./runs).
+
+    Keys: 1-4 switch views, p pauses following, / searches, ? lists every key, q quits.
+    """
+    from gradscope.tui.data import newest_store, open_data
+
+    try:
+        data = open_data(store if store is not None else newest_store("runs"))
+    except GradscopeError as exc:
+        click.echo(f"gradscope: error: {exc}", err=True)
+        ctx.exit(2)
+    from gradscope.tui.app import DashboardApp
+
+    DashboardApp(data, interval=interval).run()

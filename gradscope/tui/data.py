@@ -1,0 +1,243 @@
+"""What the dashboard shows, read from a store and kept up to date cheaply.
+
+:class:`StoreData` follows a run: each :meth:`~StoreData.poll` reads only what was committed
+since the last one (the last row of every parameter, the new sparkline points, new alerts), so
+a refresh costs the same at step 100 as at step 100,000. Nothing here imports Textual: the
+screens ask this object, and tests can too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradscope.errors import GradscopeError
+from gradscope.records import Alert, ModuleInfo, OptimizerInfo, ParamInfo
+from gradscope.store.reader import Run
+from gradscope.tui.health import param_health
+from gradscope.tui.sampling import BinnedSeries, SampleGrid
+
+#: Columns of the last row each parameter shows in the tree.
+OVERVIEW_METRICS = (
+    "grad_norm",
+    "update_ratio",
+    "weight_norm",
+    "update_norm",
+    "grad_nan",
+    "grad_inf",
+)
+#: The series of the parameter view.
+DETAIL_METRICS = ("grad_norm", "update_ratio", "weight_norm")
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one poll found new."""
+
+    steps: bool = False
+    alerts: bool = False
+    structure: bool = False
+    finished: bool = False
+
+
+def newest_store(folder: str | os.PathLike[str] = "runs") -> Path:
+    """The most recently written ``*.gsdb`` under ``folder`` (what ``gradscope tui`` opens)."""
+    stores = sorted(Path(folder).glob("**/*.gsdb"), key=lambda p: p.stat().st_mtime)
+    if not stores:
+        raise GradscopeError(
+            f"no store given and no *.gsdb under {str(folder)!r}: pass one, "
+            "e.g. gradscope tui runs/NAME.gsdb"
+        )
+    return stores[-1]
+
+
+def open_data(store: str | os.PathLike[str] | Run) -> StoreData:
+    """Follow ``store`` (a path or an open :class:`Run`); a bad path raises ``StoreError``."""
+    return StoreData(store if isinstance(store, Run) else Run(store))
+
+
+class StoreData:
+    """A followed run: structure, latest values, sparkline samples and alerts."""
+
+    def __init__(self, run: Run, *, points: int = 48) -> None:
+        self.run = run
+        self.points = points
+        self.every = 0
+        self._restart()
+        self.alerts: list[Alert] = []
+        self._alert_id = 0
+        self._shape: tuple[int, int, int] = (-1, -1, -1)
+        self.finished = False
+        self.poll()
+
+    def _restart(self) -> None:
+        """Forget the samples: the grid follows the run's ``every``, known once meta is in."""
+        options = self.run.meta.get("options") or {}
+        self.every = int(options.get("every") or 1)
+        self.grid = SampleGrid(every=self.every, points=self.points)
+        self.last_step: int | None = None
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.spark: dict[str, list[tuple[int, float | None]]] = {}
+        self.loss: list[tuple[int, float | None]] = []
+        self.lr: list[tuple[int, float | None]] = []
+        self.last_row: dict[str, Any] | None = None
+
+    # -- structure ------------------------------------------------------------------------------
+
+    def _read_structure(self) -> bool:
+        params, modules, optimizers = self.run.params, self.run.modules, self.run.optimizers
+        shape = (len(params), len(modules), len(optimizers))
+        if shape == self._shape:
+            return False
+        self._shape = shape
+        self.params: list[str] = params
+        self.param_info: dict[str, ParamInfo] = self.run.param_info
+        self.modules: list[ModuleInfo] = modules
+        self.optimizers: list[OptimizerInfo] = optimizers
+        self.module_types = {m.path: m.type for m in self.modules}
+        self._aliases = {a: p.name for p in self.param_info.values() for a in p.aliases}
+        return True
+
+    @property
+    def model(self) -> str:
+        return str(self.run.meta.get("model") or "model")
+
+    def group_of(self, param: str) -> tuple[int, int] | None:
+        """``(optimizer, group)`` that updates ``param``, or ``None``."""
+        for opt in self.optimizers:
+            for group in opt.groups:
+                if param in group.params:
+                    return opt.index, group.index
+        return None
+
+    def locate(self, where: str) -> tuple[str, str] | None:
+        """Resolve an alert's ``where`` to ``("param", name)`` or ``("module", path)``.
+
+        Takes a name or alias as is, else the first comma- or space-separated part that names
+        something, else the longest module path that prefixes ``where``.
+        """
+        for part in [where, *where.replace(",", " ").split()]:
+            if part in self.param_info:
+                return "param", part
+            if part in self._aliases:
+                return "param", self._aliases[part]
+            if part in self.module_types and part:
+                return "module", part
+        prefixes = [p for p in self.module_types if p and where.startswith(p + ".")]
+        return ("module", max(prefixes, key=len)) if prefixes else None
+
+    # -- following ------------------------------------------------------------------------------
+
+    def poll(self) -> Update | None:
+        """Read what was committed since the last poll; ``None`` when nothing was."""
+        self.run.refresh()
+        if int((self.run.meta.get("options") or {}).get("every") or 1) != self.every:
+            self._restart()
+        structure = self._read_structure()
+        finished = "finished" in self.run.meta and not self.finished
+        self.finished = "finished" in self.run.meta
+        new_alerts = self.run.alerts_since(self._alert_id)
+        if new_alerts:
+            self._alert_id = new_alerts[-1][0]
+            self.alerts.extend(a for _, a in new_alerts)
+        last = self.run.last_step
+        steps = last is not None and (last != self.last_step or structure)
+        if steps and last is not None:
+            self._read_steps(last)
+        if not (steps or new_alerts or structure or finished):
+            return None
+        return Update(steps=steps, alerts=bool(new_alerts), structure=structure, finished=finished)
+
+    def _read_steps(self, last: int) -> None:
+        self.last_step = last
+        self.latest = self.run.latest_rows(OVERVIEW_METRICS)
+        new, grew = self.grid.advance(last)
+        if grew:
+            keep = self.grid.keep
+            self.spark = {p: [x for x in pts if keep(x[0])] for p, pts in self.spark.items()}
+            self.loss = [x for x in self.loss if keep(x[0])]
+            self.lr = [x for x in self.lr if keep(x[0])]
+        for param, rows in self.run.param_rows_at(new).items():
+            self.spark.setdefault(param, []).extend((r[0], r[1]) for r in rows)
+        for row in self.run.step_rows_at(new):
+            self.loss.append((row["step"], row["loss"]))
+            self.lr.append((row["step"], row["lrs"][0] if row["lrs"] else None))
+        rows = self.run.step_rows(since=last)
+        self.last_row = rows[-1] if rows else None
+
+    # -- what the views draw --------------------------------------------------------------------
+
+    def health(self, param: str) -> str:
+        info = self.param_info.get(param)
+        return param_health(self.latest.get(param), requires_grad=bool(info and info.requires_grad))
+
+    def spark_points(self, param: str) -> dict[int, float]:
+        """``{step: grad norm}`` at the grid steps and the latest step, missing values left out."""
+        points = {s: v for s, v in self.spark.get(param, ()) if v is not None}
+        row = self.latest.get(param)
+        if row and row.get("grad_norm") is not None:
+            points[row["step"]] = row["grad_norm"]
+        return points
+
+    def spark_values(self, param: str) -> list[float]:
+        """The grad-norm trend of one parameter, oldest first."""
+        return list(self.spark_points(param).values())
+
+    def combined_spark(self, params: list[str]) -> list[float]:
+        """The L2 norm of several parameters' grad norms, step by step (a module's trend)."""
+        totals: dict[int, float] = {}
+        for param in params:
+            for step, value in self.spark_points(param).items():
+                totals[step] = totals.get(step, 0.0) + value * value
+        return [math.sqrt(totals[s]) for s in sorted(totals)]
+
+    def header_series(self, which: str) -> list[float]:
+        """Loss or LR samples for the header's sparklines, ending with the current value."""
+        pts = self.loss if which == "loss" else self.lr
+        values = [v for _, v in pts if v is not None]
+        row = self.last_row
+        if row is not None and (not pts or pts[-1][0] != row["step"]):
+            current = row["loss"] if which == "loss" else (row["lrs"] or [None])[0]
+            if current is not None:
+                values.append(current)
+        return values
+
+    def alert_counts(self) -> dict[str, int]:
+        counts = Counter(a.severity for a in self.alerts)
+        return {s: counts.get(s, 0) for s in SEVERITIES}
+
+    def history(self, param: str, *, bins: int = 200) -> ParamHistory:
+        return ParamHistory(self.run, param, every=self.every, bins=bins)
+
+
+class ParamHistory:
+    """Grad norm, update ratio and weight norm of one parameter, binned to a plot's width."""
+
+    def __init__(self, run: Run, param: str, *, every: int = 1, bins: int = 200) -> None:
+        self.run = run
+        self.param = param
+        self.series = BinnedSeries(bins=bins, bucket=every)
+        self.first: int | None = None
+        self.last: int | None = None
+        self.update()
+
+    def update(self) -> bool:
+        """Read the buckets that changed since the last call; True when any did."""
+        first, last = self.run.param_step_range(self.param)
+        if last is None or last == self.last:
+            return False
+        self.first, self.last = first, last
+        self.series.fit(last)
+        rows = self.run.binned_rows(
+            self.param, DETAIL_METRICS, bucket=self.series.bucket, since=self.series.since
+        )
+        self.series.merge(rows)
+        return True
+
+    def column(self, metric: str) -> tuple[list[int], list[float | None]]:
+        return self.series.column(DETAIL_METRICS.index(metric))

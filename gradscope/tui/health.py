@@ -1,0 +1,62 @@
+"""Health at a glance: one word and one colour per parameter, from its latest statistics.
+
+The colours point the eye; the doctor's alerts are the diagnosis. The bounds are deliberately
+wide so that a healthy run shows no colour at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: A gradient norm above this is drawn as exploding.
+EXPLODING_GRAD_NORM = 1e3
+#: A gradient norm below this (but present) is drawn as vanishing.
+VANISHING_GRAD_NORM = 1e-7
+
+OK = "ok"
+NONFINITE = "nan"
+EXPLODING = "exploding"
+VANISHING = "vanishing"
+NO_GRAD = "no grad"
+FROZEN = "frozen"
+
+#: Worst first: a module shows the worst health among its parameters.
+ORDER = (NONFINITE, EXPLODING, VANISHING, NO_GRAD, FROZEN, OK)
+
+#: Rich styles, readable on dark and light terminals.
+STYLES = {
+    NONFINITE: "bold white on red",
+    EXPLODING: "bold red",
+    VANISHING: "magenta",
+    NO_GRAD: "yellow",
+    FROZEN: "dim",
+    OK: "green",
+}
+
+
+def param_health(row: Mapping[str, Any] | None, *, requires_grad: bool) -> str:
+    """The health of one parameter from its last ``param_stats`` row (``None``: never logged)."""
+    if not requires_grad:
+        return FROZEN
+    if row is None:
+        return NO_GRAD
+    if (row.get("grad_nan") or 0) > 0 or (row.get("grad_inf") or 0) > 0:
+        return NONFINITE
+    norm = row.get("grad_norm")
+    if norm is None:
+        return NO_GRAD
+    if norm > EXPLODING_GRAD_NORM:
+        return EXPLODING
+    if norm < VANISHING_GRAD_NORM:
+        return VANISHING
+    return OK
+
+
+def worst(healths: Iterable[str]) -> str:
+    """The worst of several healths; frozen parameters count only when all are frozen."""
+    given = list(healths)
+    live = [h for h in given if h != FROZEN]
+    if not live:
+        return FROZEN if given else OK
+    return ORDER[min(ORDER.index(h) for h in live)]

@@ -1,0 +1,60 @@
+"""The two lines at the top of every screen: which run, where it is, and whether it is healthy."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Sparkline, Static
+
+from gradscope.tui.data import StoreData
+from gradscope.tui.format import count, num
+
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+class RunHeader(Widget):
+    """Model, size, optimizer, LR and step; loss and LR sparklines; alert counts."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="run-title")
+        with Horizontal(id="run-trends"):
+            yield Static(id="loss-label", classes="trend-label")
+            yield Sparkline([], id="loss-spark", summary_function=max)
+            yield Static(id="lr-label", classes="trend-label")
+            yield Sparkline([], id="lr-spark", summary_function=max)
+            yield Static(id="alert-counts")
+
+    def show(self, data: StoreData, *, paused: bool) -> None:
+        """Redraw from ``data``; ``paused`` says the view is frozen on purpose."""
+        meta = data.run.meta
+        title = Text()
+        title.append(data.model, style="bold")
+        trainable = meta.get("n_trainable")
+        size = f" · {count(meta.get('n_params'))} params"
+        if trainable is not None and trainable != meta.get("n_params"):
+            size += f" ({count(trainable)} trainable)"
+        title.append(size)
+        row = data.last_row
+        lrs = row["lrs"] if row else []
+        for opt in data.optimizers:
+            lr = lrs[0] if lrs and opt.index == 0 else opt.defaults.get("lr")
+            title.append(f" · {opt.type} lr {num(lr)}")
+        title.append(f" · step {data.last_step if data.last_step is not None else '—'}")
+        if paused:
+            title.append(" · paused", style="bold yellow")
+        elif data.finished:
+            title.append(" · finished", style="dim")
+        else:
+            title.append(" · live", style="bold green")
+        self.query_one("#run-title", Static).update(title)
+        loss = row["loss"] if row else None
+        self.query_one("#loss-label", Static).update(f"loss {num(loss)}")
+        self.query_one("#lr-label", Static).update(f"lr {num(lrs[0] if lrs else None)}")
+        self.query_one("#loss-spark", Sparkline).data = data.header_series("loss")
+        self.query_one("#lr-spark", Sparkline).data = data.header_series("lr")
+        counts = Text()
+        for severity, n in data.alert_counts().items():
+            counts.append(f" {n} {severity}", style=SEVERITY_STYLES[severity] if n else "dim")
+        self.query_one("#alert-counts", Static).update(counts)
