@@ -20,6 +20,7 @@ from gradscope.tui.data import StoreData, Update, open_data
 from gradscope.tui.messages import AlertSelected, ParamSelected, StoreUpdated
 from gradscope.tui.screens.alerts import AlertsScreen
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.screens.graph import GraphScreen
 from gradscope.tui.screens.help import HelpScreen, describe_bindings
 from gradscope.tui.screens.optimizer import OptimizerScreen
 from gradscope.tui.screens.overview import OverviewScreen
@@ -43,6 +44,7 @@ VIEWS: list[View] = [
     View("2", "param", "Parameter", ParamScreen),
     View("3", "alerts", "Alerts", AlertsScreen),
     View("4", "optimizer", "Optimizer", OptimizerScreen),
+    View("5", "graph", "Graph", GraphScreen),
 ]
 
 

@@ -20,16 +20,23 @@ from gradscope.errors import GradscopeError
     show_default=True,
     help="Seconds between reads of a store that is still growing.",
 )
+@click.option(
+    "--rank",
+    type=click.IntRange(min=0),
+    help="Which rank of a distributed run to show [default: 0].",
+)
 @click.pass_context
-def tui(ctx: click.Context, store: str | None, interval: float) -> None:
+def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None) -> None:
     """Open the dashboard on STORE (default: the newest *.gsdb under ./runs).
 
-    Keys: 1-4 switch views, p pauses following, / searches, ? lists every key, q quits.
+    Keys: 1-5 switch views, p pauses following, / searches, ? lists every key, q quits.
     """
+    from gradscope.store.reader import open_store
     from gradscope.tui.data import newest_store, open_data
 
     try:
-        data = open_data(store if store is not None else newest_store("runs"))
+        path = store if store is not None else newest_store("runs")
+        data = open_data(open_store(path, rank=rank))
     except GradscopeError as exc:
         click.echo(f"gradscope: error: {exc}", err=True)
         ctx.exit(2)

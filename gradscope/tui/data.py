@@ -13,13 +13,16 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradscope.errors import GradscopeError
 from gradscope.records import Alert, ModuleInfo, OptimizerInfo, ParamInfo
 from gradscope.store.reader import Run
 from gradscope.tui.health import param_health
 from gradscope.tui.sampling import BinnedSeries, SampleGrid
+
+if TYPE_CHECKING:
+    from gradscope.graph.model import Graph
 
 #: Columns of the last row each parameter shows in the tree.
 OVERVIEW_METRICS = (
@@ -43,6 +46,7 @@ class Update:
     alerts: bool = False
     structure: bool = False
     finished: bool = False
+    graph: bool = False
 
 
 def newest_store(folder: str | os.PathLike[str] = "runs") -> Path:
@@ -73,6 +77,8 @@ class StoreData:
         self._alert_id = 0
         self._shape: tuple[int, int, int] = (-1, -1, -1)
         self.finished = False
+        self._graph: tuple[tuple[Any, ...], Graph] | None = None
+        self._has_graph = False
         self.poll()
 
     def _restart(self) -> None:
@@ -149,9 +155,14 @@ class StoreData:
         steps = last is not None and (last != self.last_step or structure)
         if steps and last is not None:
             self._read_steps(last)
-        if not (steps or new_alerts or structure or finished):
+        # A snapshot that appears (the scope saves it after the first backward) is news; one
+        # that is replaced is picked up with the next steps, without comparing it every poll.
+        has_graph = isinstance(self.run.meta.get("graph"), dict)
+        graph, self._has_graph = has_graph and not self._has_graph, has_graph
+        if not (steps or new_alerts or structure or finished or graph):
             return None
-        return Update(steps=steps, alerts=bool(new_alerts), structure=structure, finished=finished)
+        alerts = bool(new_alerts)
+        return Update(steps, alerts, structure=structure, finished=finished, graph=graph)
 
     def _read_steps(self, last: int) -> None:
         self.last_step = last
@@ -210,6 +221,34 @@ class StoreData:
     def alert_counts(self) -> dict[str, int]:
         counts = Counter(a.severity for a in self.alerts)
         return {s: counts.get(s, 0) for s in SEVERITIES}
+
+    def graph(self) -> Graph | None:
+        """The graph snapshot the run saved (meta key ``graph``), or ``None``; parsed once.
+
+        A scope saves one snapshot per run, so a new one is told apart by its sizes (nodes,
+        edges, heat-map entries) rather than by comparing it whole on every refresh. Raises
+        ``GradscopeError`` when a snapshot is there but cannot be read, so the view can say so
+        instead of failing.
+        """
+        data = self.run.meta.get("graph")
+        if not isinstance(data, dict):
+            return None
+        heat = data.get("heat") if isinstance(data.get("heat"), dict) else {}
+        parts = (data.get("nodes"), data.get("edges"), heat.get("norms"), data.get("full"))
+        key = (*(len(x) if isinstance(x, (list, dict)) else -1 for x in parts), heat.get("done"))
+        if self._graph is not None and self._graph[0] == key:
+            return self._graph[1]
+        from gradscope.graph.model import Graph  # on first use: opening the app stays as fast
+
+        try:
+            graph = Graph.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise GradscopeError(
+                f"the graph snapshot in this store cannot be read ({exc!r}); "
+                "draw one from the script: gradscope graph SCRIPT.py -o graph.svg"
+            ) from None
+        self._graph = (key, graph)
+        return graph
 
     def history(self, param: str, *, bins: int = 200) -> ParamHistory:
         return ParamHistory(self.run, param, every=self.every, bins=bins)

@@ -7,9 +7,10 @@ recorded one proves the dashboard reads what ``gs.watch`` really writes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tui_fixtures import FIXED_STEPS, builder, train
+from tui_fixtures import FIXED_STEPS, add_graph, builder, graph_snapshot, train
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,22 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("trained") / "run.gsdb"
     train(path, 30)
     return path
+
+
+@pytest.fixture(scope="session")
+def graph_capture() -> tuple[dict[str, Any], dict[str, float]]:
+    """A graph snapshot captured from a real model, and its parameters' gradient norms."""
+    return graph_snapshot()
+
+
+@pytest.fixture(scope="session")
+def graph_store(
+    tmp_path_factory: pytest.TempPathFactory, graph_capture: tuple[dict[str, Any], dict]
+) -> Path:
+    """The fixed store plus the graph snapshot of the same model layout (meta key ``graph``).
+    Tests that write next to the store (exports) copy it first."""
+    path = tmp_path_factory.mktemp("graph") / "run.gsdb"
+    builder.write_store(
+        path, layers=2, steps=FIXED_STEPS, sparse_every=10, extras=True, alerts=True
+    )
+    return add_graph(path, graph_capture[0])

@@ -58,3 +58,30 @@ def test_optimizer_view(snap_compare: Any, fixed_store: Path) -> None:
 
 def test_keys_help(snap_compare: Any, fixed_store: Path) -> None:
     assert snap_compare(app(fixed_store), terminal_size=SIZE, press=["question_mark"])
+
+
+def test_graph_view(snap_compare: Any, graph_store: Path) -> None:
+    assert snap_compare(app(graph_store), terminal_size=SIZE, press=["5"])
+
+
+def test_graph_view_node_detail(snap_compare: Any, graph_store: Path) -> None:
+    # layers.0.fc unfolded, the cursor on its AddmmBackward0: shapes, saved tensors, attributes
+    press = ["5", "down", "down", "enter", *["down"] * 6]
+    assert snap_compare(app(graph_store), terminal_size=SIZE, press=press)
+
+
+def test_graph_view_collapsed_and_searched(snap_compare: Any, graph_store: Path) -> None:
+    async def no_blink(pilot: Pilot[Any]) -> None:
+        await pilot.press("5")
+        pilot.app.screen.query_one(Input).cursor_blink = False
+
+    press = ["minus", "slash", *"layers.1"]
+    assert snap_compare(app(graph_store), terminal_size=SIZE, press=press, run_before=no_blink)
+
+
+def test_graph_view_80x24(snap_compare: Any, graph_store: Path) -> None:
+    assert snap_compare(app(graph_store), terminal_size=(80, 24), press=["5", "down"])
+
+
+def test_graph_view_without_snapshot(snap_compare: Any, fixed_store: Path) -> None:
+    assert snap_compare(app(fixed_store), terminal_size=SIZE, press=["5"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -19,9 +21,10 @@ import torch
 from torch import nn
 
 import gradscope as gs
+from gradscope.graph import capture_graph
 
 FIXED_STEPS = 200
-__all__ = ["FIXED_STEPS", "builder", "sync", "train"]
+__all__ = ["FIXED_STEPS", "add_graph", "builder", "graph_snapshot", "sync", "train"]
 
 
 class Net(nn.Module):
@@ -61,6 +64,68 @@ def train(
             sched.step()
             if pause:
                 time.sleep(pause)
+
+
+class Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.act = nn.ReLU()
+        self.norm = nn.LayerNorm(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.act(self.fc(x)))
+
+
+class FixedNet(nn.Module):
+    """The fixed store's model (``store_builder.model_layout(2, extras=True)``) as a real one:
+    a frozen embedding, two blocks, a head, and a module that never runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(16, 4)
+        self.embed.weight.requires_grad_(False)
+        self.layers = nn.ModuleList([Block(), Block()])
+        self.head = nn.Linear(4, 1)
+        self.unused = nn.Linear(3, 3)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embed(tokens)
+        for block in self.layers:
+            x = block(x)
+        return self.head(x)
+
+
+def graph_snapshot() -> tuple[dict[str, Any], dict[str, float]]:
+    """The graph of one MSE step of :class:`FixedNet` as the scope stores it
+    (``Graph.to_dict()``, with heat map, saved tensors and attributes), and every parameter's
+    ``p.grad.norm()`` after that backward, the reference for the heat map."""
+    torch.manual_seed(0)
+    model = FixedNet()
+    tokens = torch.arange(8)
+    target = torch.randn(8, 1)
+    graph = capture_graph(
+        lambda: nn.functional.mse_loss(model(tokens), target),
+        model=model,
+        grads=True,
+        saved=True,
+        attrs=True,
+        depth=None,
+    )
+    norms = {n: float(p.grad.norm()) for n, p in model.named_parameters() if p.grad is not None}
+    return graph.to_dict(), norms
+
+
+def add_graph(store: Path, snapshot: Any) -> Path:
+    """Put ``snapshot`` in the store's meta key ``graph``, as the store's writer writes meta."""
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('graph', ?)",
+            (json.dumps(snapshot, separators=(",", ":")),),
+        )
+    conn.close()
+    return store
 
 
 def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:

@@ -25,7 +25,8 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield RunHeader()
         yield from self.compose_body()
-        yield Footer()
+        # The palette stays on ctrl+p; its footer slot is worth more to the views' own keys.
+        yield Footer(show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
