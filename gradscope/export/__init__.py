@@ -1,0 +1,49 @@
+"""Export a recorded run to TensorBoard event files, CSV or Parquet (``gradscope export``).
+
+Importing this package loads neither ``tensorboard`` nor ``pyarrow``: each is imported by the
+format that needs it, which names the extra to install when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gradscope.errors import GradscopeError
+from gradscope.export.files import to_csv, to_parquet
+from gradscope.export.tables import Progress
+from gradscope.export.tensorboard import to_tensorboard
+from gradscope.store.ranks import split_rank
+
+FORMATS = ("tensorboard", "csv", "parquet")
+_SUFFIX = {"tensorboard": "tb", "csv": "csv", "parquet": "parquet"}
+
+__all__ = ["FORMATS", "default_output", "export", "to_csv", "to_parquet", "to_tensorboard"]
+
+
+def default_output(stores: Sequence[str | os.PathLike[str]], fmt: str) -> Path:
+    """``runs/<store stem>-tb`` (``-csv``, ``-parquet``); several rank files share their run's.
+
+    ``runs/`` is TensorBoard's own default log folder, so ``tensorboard --logdir runs`` finds
+    the export next to the stores that ``gs.watch`` writes there by default.
+    """
+    first = Path(stores[0])
+    stem = split_rank(first)[0].stem if len(stores) > 1 else first.stem
+    return Path("runs") / f"{stem}-{_SUFFIX[fmt]}"
+
+
+def export(
+    runs: Any,
+    fmt: str,
+    path: str | os.PathLike[str],
+    *,
+    metrics: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Export ``runs`` (a Run, a store path or a list of them) as ``fmt`` into folder ``path``."""
+    writers = {"tensorboard": to_tensorboard, "csv": to_csv, "parquet": to_parquet}
+    if fmt not in writers:
+        raise GradscopeError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return writers[fmt](runs, path, metrics=metrics, progress=progress)

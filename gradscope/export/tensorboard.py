@@ -1,0 +1,177 @@
+"""TensorBoard event files written with ``tensorboard``'s own writer and protocol buffers.
+
+No ``torch.utils.tensorboard``: only the ``tensorboard`` package (what TensorBoard itself reads
+with), so the files are exactly what its event reader expects. Each gradscope step becomes one
+event at that step and the step's wall time, holding every scalar and histogram of the step.
+Histograms are the store's own bins and counts (``HistogramProto`` with our bin edges), never
+re-binned from made-up samples.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gradscope.errors import GradscopeError
+from gradscope.export.tables import Chunk, Layout, Progress, opened_runs, plan, ranks, walk
+
+EVENT_FILE_GLOB = "events.out.tfevents.*"
+ROOT_MODULE = "(root)"
+
+
+def _tensorboard() -> tuple[Any, Any, Any]:
+    """``(Event, HistogramProto, EventFileWriter)`` from the ``tensorboard`` package."""
+    try:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import HistogramProto
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    except ImportError:
+        raise GradscopeError(
+            'TensorBoard export needs the tensorboard package: pip install "gradscope[tensorboard]"'
+        ) from None
+    return Event, HistogramProto, EventFileWriter
+
+
+def histogram_tag(kind: str, scale: str, param: str) -> str:
+    """``grad_hist/<param>``; on the log scale ``grad_hist_log10/<param>`` (bins over log10|x|)."""
+    return f"{kind}_hist{'_log10' if scale == 'log' else ''}/{param}"
+
+
+def bucket_limits(lo: float, hi: float, bins: int) -> list[float]:
+    """Right edges of ``bins`` equal bins over ``[lo, hi]`` (TensorBoard's ``bucket_limit``).
+
+    TensorBoard takes bucket ``i`` as ``(limit[i-1], limit[i]]`` with ``min`` as the first left
+    edge and ``max`` as the last right edge, so the last limit is ``hi`` itself.
+    """
+    width = (hi - lo) / bins
+    return [lo + (i + 1) * width for i in range(bins - 1)] + [hi]
+
+
+def histogram_proto(proto: Any, lo: float, hi: float, counts: Sequence[int]) -> Any:
+    """A ``HistogramProto`` of stored bins; sum and sum of squares from the bin centres.
+
+    A tensor whose finite values are all equal (``lo == hi``) has everything in one bin; it
+    becomes one bucket of zero width rather than bins over a range that was never seen.
+    """
+    if hi <= lo:
+        limits, counts = [hi], [sum(counts)]
+    else:
+        limits = bucket_limits(lo, hi, len(counts))
+    lefts = [lo, *limits[:-1]]
+    centres = [(a + b) / 2 for a, b in zip(lefts, limits, strict=True)]
+    return proto(
+        min=lo,
+        max=hi,
+        num=float(sum(counts)),
+        sum=sum(c * x for c, x in zip(counts, centres, strict=True)),
+        sum_squares=sum(c * x * x for c, x in zip(counts, centres, strict=True)),
+        bucket_limit=limits,
+        bucket=[float(c) for c in counts],
+    )
+
+
+class _Tags:
+    """Tag names (``grad_norm/fc1.weight``), built once per parameter or module, not per value."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.steps = (
+            "duration",
+            "loss",
+            *(f"lr/group{i}" for i in range(layout.n_lrs)),
+            *layout.scalar_columns,
+        )
+        self._param = (*layout.param_metrics, *(f"state.{n}" for n in layout.state_names))
+        self._module = layout.module_metrics
+        self._cache: dict[tuple[bool, str], tuple[str, ...]] = {}
+
+    def of(self, name: str, *, module: bool = False) -> tuple[str, ...]:
+        tags = self._cache.get((module, name))
+        if tags is None:
+            label = (name or ROOT_MODULE) if module else name
+            metrics = self._module if module else self._param
+            tags = self._cache[module, name] = tuple(f"{m}/{label}" for m in metrics)
+        return tags
+
+
+def _events(chunk: Chunk, layout: Layout, tags: _Tags, protos: tuple[Any, ...]) -> list[Any]:
+    """One ``Event`` per step of one window of rows, in step order, values added in place."""
+    event, histo, _ = protos
+    lead = 2 if layout.rank else 1
+    out: dict[int, Any] = defaultdict(event)
+    for row in chunk.steps:
+        record = out[row[0]]
+        record.wall_time = row[lead]
+        add = record.summary.value.add
+        # duration, loss, then (after n_backward and logged) the lrs and scope.log scalars
+        for tag, v in zip(tags.steps, (*row[lead + 1 : lead + 3], *row[lead + 5 :]), strict=True):
+            if v is not None:
+                add(tag=tag, simple_value=v)
+    for row in chunk.params:
+        add = out[row[0]].summary.value.add
+        for tag, v in zip(tags.of(row[lead]), row[lead + 1 :], strict=True):
+            if v is not None:
+                add(tag=tag, simple_value=v)
+    for row in chunk.modules:
+        add = out[row[0]].summary.value.add
+        for tag, v in zip(tags.of(row[lead], module=True), row[lead + 3 :], strict=True):
+            if v is not None:
+                add(tag=tag, simple_value=v)
+    for step, name, kind, scale, lo, hi, counts in chunk.histograms:
+        out[step].summary.value.add(
+            tag=histogram_tag(kind, scale, name), histo=histogram_proto(histo, lo, hi, counts)
+        )
+    for step, record in out.items():
+        record.step = step
+    return [out[s] for s in sorted(out)]
+
+
+def _clear(logdir: Path) -> None:
+    """Remove an earlier export's event files: TensorBoard would merge them with the new one."""
+    for old in logdir.glob(EVENT_FILE_GLOB):
+        old.unlink()
+
+
+def to_tensorboard(
+    runs: Any,
+    path: str | os.PathLike[str],
+    *,
+    metrics: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write TensorBoard event files into the log folder ``path`` and return it.
+
+    ``runs`` is a :class:`Run`, a store path, or a list of them; several stores (one per rank)
+    go to ``path/rank<N>/``, which TensorBoard shows as one run each. Event files an earlier
+    export left in those folders are replaced.
+    """
+    protos = _tensorboard()
+    writer_class = protos[2]
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise GradscopeError(f"{str(out)!r} is a file: the tensorboard export writes a folder")
+    with opened_runs(runs) as opened:
+        layout = plan(opened, metrics)
+        tags = _Tags(layout)
+        names = [f"rank{r}" for r in ranks(opened)] if len(opened) > 1 else [""]
+        writer, current, wall = None, -1, 0.0
+        try:
+            for index, _, chunk in walk(opened, layout, histograms=True, progress=progress):
+                if index != current:  # the next store: its own folder and writer
+                    if writer is not None:
+                        writer.close()
+                    logdir = out / names[index]
+                    logdir.mkdir(parents=True, exist_ok=True)
+                    _clear(logdir)
+                    writer, current, wall = writer_class(str(logdir)), index, 0.0
+                for record in _events(chunk, layout, tags, protos):
+                    if record.wall_time == 0:  # statistics without a step row: keep time moving
+                        record.wall_time = wall
+                    wall = record.wall_time
+                    writer.add_event(record)
+        finally:
+            if writer is not None:
+                writer.close()
+    return out
