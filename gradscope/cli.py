@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -46,12 +47,27 @@ def main() -> None:
     show_default=True,
     help="Log statistics every N-th step.",
 )
-def demo(model: str, steps: int | None, store: str | None, every: int) -> None:
-    """Train a built-in example MODEL with gradscope attached and print the report."""
+@click.option(
+    "--tui/--no-tui",
+    "open_tui",
+    default=None,
+    help="Open the dashboard afterwards [default: when stdin and stdout are a terminal].",
+)
+def demo(
+    model: str, steps: int | None, store: str | None, every: int, open_tui: bool | None
+) -> None:
+    """Train a built-in example MODEL with gradscope attached, print the report, draw the
+    graph and open the dashboard."""
     from gradscope.demo import run_demo
 
     path = run_demo(model, steps=steps, store=store, every=every)
     click.echo(f"store written to {path}")
+    if open_tui is None:
+        open_tui = sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+    if open_tui:
+        from gradscope.tui.app import make_app
+
+        make_app(path).run()
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -110,11 +126,20 @@ def run(
 @main.command()
 @click.argument("store", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def report(store: str, as_json: bool) -> None:
-    """Summarise a recorded run: model, parameters, optimizer groups, loss, alerts."""
+@click.option(
+    "--rank",
+    type=click.IntRange(min=0),
+    help="Show only this rank of a distributed run [default: every rank].",
+)
+def report(store: str, as_json: bool, rank: int | None) -> None:
+    """Summarise a recorded run: model, parameters, optimizer groups, loss, alerts.
+
+    For a distributed run, STORE is the path given to gs.watch or gradscope run (each rank
+    wrote STORE with .rankN before the suffix): every rank is shown unless --rank picks one.
+    """
     from gradscope.store.reader import open_store
 
-    with open_store(store) as run:
+    with open_store(store, rank=rank) as run:
         if as_json:
             from gradscope.render.summary import run_summary
 
@@ -135,6 +160,21 @@ def _finite(value: Any) -> Any:
         return [_finite(v) for v in value]
     return value
 
+
+def _register_commands() -> None:
+    """The commands that live beside the parts they drive (each imports its part lazily)."""
+    from gradscope.doctor.cli import doctor_command
+    from gradscope.export.cli import export_command
+    from gradscope.graph.cli import graph_command
+    from gradscope.tui.cli import tui
+
+    main.add_command(doctor_command)
+    main.add_command(export_command)
+    main.add_command(graph_command)
+    main.add_command(tui)
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -48,7 +48,26 @@ def run_demo(
             loss = train_step(example, model, optimizer, next(batches))
             progress.update(task, advance=1, loss=f"{loss.item():.4f}")
     scope.report(console=console)
+    image = write_graph_image(path)
+    if image is not None:
+        console.print(f"autograd graph of the first step written to {image}")
     return path
+
+
+def write_graph_image(store: Path) -> Path | None:
+    """Draw the graph the scope stored beside the store (``.svg``, or ``.gv`` without ``dot``).
+
+    ``None`` when the store holds no graph; a drawing problem never fails the demo.
+    """
+    from gradscope.errors import GradscopeError
+    from gradscope.graph.cli import at_depth, load_stored_graph
+    from gradscope.render.image import has_dot
+
+    try:
+        graph = at_depth(load_stored_graph(str(store)), "auto")
+        return graph.render(store.with_suffix(".svg" if has_dot() else ".gv"))
+    except GradscopeError:
+        return None
 
 
 __all__ = ["EXAMPLES", "run_demo"]

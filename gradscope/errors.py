@@ -17,3 +17,7 @@ class InstrumentError(GradscopeError):
 
 class GradscopeWarning(UserWarning):
     """Something gradscope noticed about training, or an instrument that switched itself off."""
+
+
+class DiagnosisWarning(GradscopeWarning):
+    """A live diagnosis of the doctor (one per code and place): a training bug, not ours."""

@@ -24,6 +24,8 @@ class WatchOptions:
     (``None``: exact). ``hist_scale``: ``linear`` or ``log`` (bins over log10|x|).
     ``updates``: record ‖Δw‖ (keeps a copy of the parameters during logged steps).
     ``include``/``exclude``: glob patterns over parameter and module names.
+    ``doctor``: run the diagnoses while training (warnings, ``scope.alerts``, the store).
+    ``graph``: keep the first step's autograd graph in the store (``gradscope graph STORE``).
     ``strict``: re-raise an instrument's exception instead of switching it off (for tests).
     """
 
@@ -37,6 +39,8 @@ class WatchOptions:
     updates: bool = True
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
+    doctor: bool = True
+    graph: bool = True
     strict: bool = False
 
     def __post_init__(self) -> None:

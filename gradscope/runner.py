@@ -17,6 +17,7 @@ from pathlib import Path
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
+from gradscope.store.ranks import env_world, launch_stamp, rank_path, split_rank
 
 
 def default_run_store(script: Path, folder: str = "runs") -> Path:
@@ -26,8 +27,7 @@ def default_run_store(script: Path, folder: str = "runs") -> Path:
     time, so the ranks' files sit side by side (see :func:`rank_store`).
     """
     if world_size() > 1:
-        started = datetime.fromtimestamp(_launcher_start())
-        return Path(folder) / f"{script.stem}-{started:%Y%m%d-%H%M%S}.gsdb"
+        return Path(folder) / f"{script.stem}-{launch_stamp()}.gsdb"
     stem = f"{script.stem}-{datetime.now():%Y%m%d-%H%M%S}"
     path = Path(folder) / f"{stem}.gsdb"
     n = 1
@@ -38,25 +38,13 @@ def default_run_store(script: Path, folder: str = "runs") -> Path:
 
 
 def world_size() -> int:
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1"))
-    except ValueError:
-        return 1
+    return env_world()[1]
 
 
 def rank_store(path: Path) -> Path:
     """One file per rank when several processes run: ``run.gsdb`` → ``run.rank1.gsdb``."""
-    if world_size() <= 1:
-        return path
-    return path.with_name(f"{path.stem}.rank{int(os.environ.get('RANK', '0'))}{path.suffix}")
-
-
-def _launcher_start() -> float:
-    """When the parent process (the launcher all ranks share) started, on Linux; else now."""
-    try:
-        return os.stat(f"/proc/{os.getppid()}").st_mtime
-    except OSError:
-        return datetime.now().timestamp()
+    rank, size = env_world()
+    return rank_path(path, rank) if size > 1 else path
 
 
 def run_script(
@@ -125,7 +113,15 @@ def _summary(discovery: Discovery, store: Path) -> None:
         print("gradscope: no model or optimizer ran; nothing was recorded", file=sys.stderr)
         return
     print(f"gradscope: {scope.step} steps recorded in {store}", file=sys.stderr)
-    for alert in scope.alerts:
-        print(f"gradscope: {alert.severity}: {alert.code} at {alert.where}: {alert.message}",
-              file=sys.stderr)  # fmt: skip
-    print(f"gradscope: see `gradscope report {store}`", file=sys.stderr)
+    alerts = scope.alerts
+    for alert in alerts:
+        when = f" (step {alert.step})" if alert.step is not None else ""
+        print(
+            f"gradscope: {alert.severity}: {alert.code} at {alert.where}{when}: {alert.message}",
+            file=sys.stderr,
+        )
+    if not alerts and scope.options.doctor:
+        print("gradscope: the doctor found nothing wrong", file=sys.stderr)
+    logical = split_rank(store)[0] if world_size() > 1 else store  # every rank, merged
+    hint = f"gradscope doctor {logical}" if alerts else f"gradscope report {logical}"
+    print(f"gradscope: see `{hint}` or `gradscope tui {store}`", file=sys.stderr)

@@ -25,7 +25,9 @@ from torch.optim import Optimizer
 
 from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
-from gradscope.capture.guard import Instruments
+from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
+from gradscope.capture.graph_snapshot import GraphSnapshot
+from gradscope.capture.guard import Instruments, warn_at_user_code
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.modules import ModuleWatcher
@@ -41,19 +43,29 @@ from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, o
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
 from gradscope.capture.probes import PROBE_STEPS, Probes
-from gradscope.errors import GradscopeError, InstrumentError
+from gradscope.doctor.live import LiveDoctor
+from gradscope.errors import DiagnosisWarning, GradscopeError, InstrumentError
 from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
 from gradscope.records import Alert, Event, ParamStats, StepBatch, StepRecord
+from gradscope.store.ranks import rank_path, shared_default
 from gradscope.store.writer import StoreWriter
+
+MAX_WARNINGS = 10  # live diagnosis warnings per run; the rest are in scope.alerts and the store
 
 
 class WatchTypeError(GradscopeError, TypeError):
     """``watch`` was handed something that is not a module or an optimizer."""
 
 
-def default_store_path(model: nn.Module, folder: str = "runs") -> Path:
-    """``runs/<model class>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken."""
+def default_store_path(model: nn.Module, folder: str = "runs", *, shared: bool = False) -> Path:
+    """``runs/<model class>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken.
+
+    ``shared``: one of several ranks; every rank must derive the same name without asking the
+    others, so the launcher's start time names it (see :func:`shared_default`).
+    """
+    if shared:
+        return shared_default(folder, type(unwrap(model)).__name__.lower())
     stem = f"{type(unwrap(model)).__name__.lower()}-{datetime.now():%Y%m%d-%H%M%S}"
     path = Path(folder) / f"{stem}.gsdb"
     n = 1
@@ -85,18 +97,26 @@ class Scope:
         *,
         store: str | os.PathLike[str] | None = None,
         options: WatchOptions | None = None,
+        warn: bool = True,
     ) -> None:
-        """``model`` may be ``None`` only for discovery (``gradscope run``), with a ``store``."""
+        """``model`` may be ``None`` only for discovery (``gradscope run``), with a ``store``.
+
+        ``warn=False`` keeps live diagnoses out of ``warnings`` (``gradscope run`` prints them
+        once at exit instead); they are still in ``scope.alerts`` and the store.
+        """
         if model is None and store is None:
             raise GradscopeError("a scope without a model needs an explicit store path")
         if model is not None and not isinstance(model, nn.Module):
             raise WatchTypeError(
                 f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
             )
+        if model is not None:
+            refuse_sharded(model)  # before the store file exists
         self.options = options or WatchOptions()
         optimizers = _optimizers(optimizer)
         self._optimizers: list[Optimizer] = []
         self._trailing: dict[int, bool] = {}
+        self._closure_step: dict[int, bool] = {}
         self._closed = False
         self._hooks = HookGroup()
         self._instruments = Instruments(strict=self.options.strict)
@@ -107,7 +127,10 @@ class Scope:
         self._by_id: dict[int, WatchedParam] = {}
         self._opt_params: list[list[WatchedParam]] = []
         self._orphans: list[WatchedParam] = []
-        self.path = Path(store) if store is not None else default_store_path(model)  # type: ignore[arg-type]
+        rank, world_size = world()
+        shared = world_size > 1
+        logical = Path(store) if store is not None else default_store_path(model, shared=shared)  # type: ignore[arg-type]
+        self.path = rank_path(logical, rank) if shared else logical  # one file per rank
         self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
         self._step = 0
         self._started = time.perf_counter()
@@ -118,12 +141,29 @@ class Scope:
         self._scalars: dict[str, Any] = {}
         self._module_losses: list[torch.Tensor] = []
         self._capture = ParamCapture(self._instruments, self._pending, self.options)
+        self._ddp = DesyncCheck(
+            self.options,
+            models=lambda: self._models,
+            params=lambda: self._params,
+            emit=lambda event: self._batch.events.append(event),
+        )
         self._write_run_info(model, optimizers)
         self._carry = CarryCheck()
         self._opt_steps: list[int] = []
         self._mode_modules: list[tuple[str, nn.Module]] = []
         self._reported: set[tuple[str, str]] = set()
+        self._doctor = (
+            LiveDoctor(self.path, flush=self._writer.flush) if self.options.doctor else None
+        )
+        self._warn = warn
+        self._warned = 0
+        self._graph: GraphSnapshot | None = None
         ROOTS.acquire()
+        if self.options.graph:
+            self._graph = GraphSnapshot(
+                self._instruments["graph"], lambda meta: self._writer.put("meta", meta)
+            )
+            ROOTS.listeners.append(self._graph.before_backward)
         try:
             probes = self._instruments["probes"]
             self._tracker = BackwardTracker(
@@ -169,6 +209,7 @@ class Scope:
             raise WatchTypeError(
                 f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
             )
+        refuse_sharded(model)
         opts = self.options
         self._models[name] = model
         kept = collect_params({name: model}, include=opts.include, exclude=opts.exclude)
@@ -187,6 +228,8 @@ class Scope:
         self._writer.put("modules", module_infos(modules))
         self._tracker.attach_new()
         self._update_ownership()
+        if self._graph is not None and self._step == 0:
+            self._graph.start(model)
 
     def add_tensors(self, named: dict[str, torch.Tensor]) -> None:
         """Watch leaf tensors that belong to no module (``w = torch.randn(3, requires_grad=True)``).
@@ -203,7 +246,14 @@ class Scope:
         self._update_ownership()
 
     def add_optimizer(self, optimizer: Optimizer) -> None:
-        """Watch another optimizer; the first one added counts the steps."""
+        """Watch another optimizer; the first one added counts the steps.
+
+        Wrappers that keep the real optimizer in ``.optimizer`` (accelerate's
+        ``AcceleratedOptimizer``, Lightning's ``LightningOptimizer``) are unwrapped: the step
+        hooks belong on the optimizer that updates the parameters.
+        """
+        while isinstance(getattr(optimizer, "optimizer", None), Optimizer):
+            optimizer = optimizer.optimizer  # type: ignore[attr-defined]
         if not isinstance(optimizer, Optimizer):
             raise WatchTypeError(
                 "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of "
@@ -228,6 +278,8 @@ class Scope:
         self._tracker.attach_new()
         self._hooks.add(optimizer.register_step_pre_hook(self._make_step_hook(index, pre=True)))
         self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
+        if index == 0:
+            self._ddp.attach(optimizer, self._hooks)  # after the scope's hook: same numbers
         self._update_ownership()
         self._writer.put(
             "optimizers",
@@ -332,9 +384,16 @@ class Scope:
         try:
             self._hooks.remove_all()
         finally:
+            if self._graph is not None:
+                if self._graph.before_backward in ROOTS.listeners:
+                    ROOTS.listeners.remove(self._graph.before_backward)
+                self._graph.close()
             ROOTS.release()
             try:
                 self._send_steps(force=True)
+                if self._doctor is not None:
+                    self._doctor.final_check()
+                    self._collect_alerts()
                 self._writer.put(
                     "meta",
                     {
@@ -343,7 +402,8 @@ class Scope:
                         "dropped": self._writer.dropped,
                         "failed_instruments": {
                             k: repr(v) for k, v in self._instruments.failed().items()
-                        },
+                        }
+                        | ({"ddp": repr(e)} if (e := self._ddp.instrument.error) else {}),
                     },
                 )
             finally:
@@ -376,8 +436,8 @@ class Scope:
                 "wrapper": type(model).__name__ if model is not inner else None,
                 "optimizers": [type(o).__name__ for o in optimizers],
                 "options": asdict(self.options),
-                "rank": int(os.environ.get("RANK", "0")),
-                "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+                "rank": world()[0],
+                "world_size": world()[1],
             },
         )
 
@@ -397,6 +457,8 @@ class Scope:
             if self._closed:
                 return
             try:
+                if pre:
+                    self._closure_step[index] = _has_closure(args, kwargs)
                 self._step_started(index) if pre else self._step_finished(index)
             except InstrumentError:
                 raise  # strict mode: the failing instrument already named itself
@@ -404,6 +466,17 @@ class Scope:
                 self._instruments["steps"].fail(exc)
 
         return hook
+
+    def _grads_after_step(self, index: int) -> bool:
+        """Whether this step's gradients exist only once ``step()`` has run.
+
+        LBFGS evaluates its closure inside ``step()``; so does every optimizer handed a closure
+        (``opt.step(closure)``, which is how Lightning steps), and the pre-step hook then sees the
+        previous step's gradients.
+        """
+        return _computes_grads_in_step(self._optimizers[index]) or self._closure_step.get(
+            index, False
+        )
 
     def _step_of(self, index: int) -> int:
         """The step an optimizer's statistics belong to.
@@ -421,10 +494,9 @@ class Scope:
         self._instruments["probes"].run(self._check_before_step, index, step)
         if not self._logged(step):
             return
-        opt = self._optimizers[index]
         wps = self._opt_params[index] + (self._orphans if index == 0 else [])
         hist = self._histogram_step(step)
-        if not _computes_grads_in_step(opt):
+        if not self._grads_after_step(index):
             self._capture.grads(wps, histogram=hist, step=step, batch=self._batch)
         self._capture.weights(wps, histogram=hist, step=step, batch=self._batch)
         self._capture.snapshot(index, self._opt_params[index], step)
@@ -433,7 +505,7 @@ class Scope:
         opt = self._optimizers[index]
         step = self._step_of(index)
         if self._logged(step):
-            if _computes_grads_in_step(opt):
+            if self._grads_after_step(index):
                 wps = self._opt_params[index] + (self._orphans if index == 0 else [])
                 self._capture.grads(
                     wps, histogram=self._histogram_step(step), step=step, batch=self._batch
@@ -476,7 +548,7 @@ class Scope:
         opt = self._optimizers[index]
         wps = self._opt_params[index]
         name = f"optimizer{index}:{type(opt).__name__}"
-        if wps and not _computes_grads_in_step(opt):
+        if wps and not self._grads_after_step(index):
             if all(wp.param.grad is None for wp in wps):
                 self._event_once("step_without_grad", name, {"n_params": len(wps)})
             suspects, lows = self._carry.suspects(wps)
@@ -525,8 +597,10 @@ class Scope:
                     self._params, histogram=hist, step=self._step, batch=self._batch
                 )
             self._end_step()
-        elif self._logged():
-            self._capture.preclip(self._params)
+        elif self._logged():  # under DDP, once the all-reduced gradients are in .grad
+            self._ddp.after_reduce(
+                lambda: self._instruments["grads"].run(self._capture.preclip, self._params)
+            )
 
     def _end_step(self) -> None:
         """Close the step in progress; whatever fails inside, the step counter moves on."""
@@ -538,6 +612,38 @@ class Scope:
             self._instruments["probes"].run(self._probes.end_step)
             self._step += 1
             self._carry.active = self._step < PROBE_STEPS + 2 or self._logged()
+            if self._graph is not None:
+                self._graph.step_ended()
+            if self._doctor is not None:
+                self._doctor.step_ended(self._step)
+                self._collect_alerts()
+
+    def _collect_alerts(self) -> None:
+        """Take the live doctor's new alerts: keep, store and warn (once per code and place)."""
+        doctor = self._doctor
+        if doctor is None:
+            return
+        if doctor.error is not None:
+            error, doctor.error = doctor.error, None
+            self._instruments["doctor"].fail(error)
+        new = doctor.take()
+        if not new:
+            return
+        self._alerts.extend(new)
+        self._writer.put("alerts", new)
+        for alert in new if self._warn else ():
+            self._warned += 1
+            if self._warned <= MAX_WARNINGS:
+                text = f"gradscope: {alert.severity}: {alert.code} at {alert.where}"
+                if alert.step is not None:
+                    text += f" (step {alert.step})"
+                warn_at_user_code(f"{text}: {alert.message}", DiagnosisWarning)
+            elif self._warned == MAX_WARNINGS + 1:
+                warn_at_user_code(
+                    "gradscope: more diagnoses than shown; see scope.alerts or "
+                    f"`gradscope doctor {self.path}`",
+                    DiagnosisWarning,
+                )
 
     def _record_step(self) -> None:
         now = time.perf_counter()
@@ -638,6 +744,12 @@ class Scope:
 def _is_mode_dependent(module: nn.Module) -> bool:
     """Modules that compute differently in train and eval mode (Dropout, BatchNorm)."""
     return isinstance(module, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))
+
+
+def _has_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``step()`` was called with a closure (``args[0]`` is the optimizer itself)."""
+    closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+    return closure is not None
 
 
 def _computes_grads_in_step(opt: Optimizer) -> bool:

@@ -27,6 +27,8 @@ def watch(
     updates: bool = True,
     include: str | Sequence[str] | None = None,
     exclude: str | Sequence[str] | None = None,
+    doctor: bool = True,
+    graph: bool = True,
     strict: bool = False,
 ) -> Scope:
     """Attach gradscope to ``model`` (and ``optimizer``) and record into ``store``.
@@ -46,6 +48,8 @@ def watch(
         updates=updates,
         include=patterns(include),
         exclude=patterns(exclude),
+        doctor=doctor,
+        graph=graph,
         strict=strict,
     )
     return Scope(model, optimizer, store=store, options=options)

@@ -119,7 +119,7 @@ class Discovery:
 
     def _ensure_scope(self, model: nn.Module | None) -> Scope:
         if self.scope is None:
-            self.scope = Scope(model, store=self.store, options=self.options)
+            self.scope = Scope(model, store=self.store, options=self.options, warn=False)
         return self.scope
 
     def _maybe_watch(self, module: nn.Module) -> None:

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
+import torch
+
 from gradscope.errors import GradscopeWarning, InstrumentError
 
 T = TypeVar("T")
+
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(m.__file__) + os.sep  # type: ignore[arg-type]
+    for m in (sys.modules["gradscope"], torch)
+)
+
+
+def warn_at_user_code(message: str, category: type[Warning]) -> None:
+    """Warn with the line of the user's code that led here (``opt.step()``, ``backward()``),
+    past the frames of gradscope and torch, whatever depth the hook fired at."""
+    level = 2
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class Instrument:
@@ -71,6 +91,8 @@ class Instruments:
         "steps",
         "probes",
         "store",
+        "graph",
+        "doctor",
     )
 
     def __init__(self, *, strict: bool = False) -> None:

@@ -41,6 +41,16 @@ def load_stored_graph(store: str) -> Graph:
     return Graph.from_dict(data)
 
 
+def at_depth(graph: Graph, level: int | str | None) -> Graph:
+    """A full stored graph as ``--depth`` asks: collapsed k levels deep, ``auto`` (collapsed
+    only when large, as ``capture_graph`` does) or ``None`` (as stored)."""
+    from gradscope.graph.collapse import AUTO_MAX_NODES, auto_depth
+
+    if level == "auto":
+        level = auto_depth(graph, AUTO_MAX_NODES)
+    return graph.collapse(level) if isinstance(level, int) else graph
+
+
 @click.command(
     "graph",
     context_settings={"ignore_unknown_options": True, "help_option_names": ["-h", "--help"]},
@@ -104,9 +114,7 @@ def graph_command(
     else:
         if script_args:
             raise click.UsageError("extra arguments are for scripts; TARGET is a store")
-        graph = load_stored_graph(target)
-        if isinstance(level, int):
-            graph = graph.collapse(level)
+        graph = at_depth(load_stored_graph(target), level)
     path = graph.render(Path(output), format=fmt)
     if tree:
         from rich.console import Console

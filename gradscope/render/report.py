@@ -14,6 +14,8 @@ from gradscope.render.summary import run_summary
 from gradscope.store.reader import Run
 
 _BARS = "▁▂▃▄▅▆▇█"
+#: Up to this many ranks get a gradient-norm column each; more show the spread across ranks.
+RANK_COLUMNS = 8
 
 
 def sparkline(values: list[float], *, log: bool = False) -> str:
@@ -44,6 +46,11 @@ def _header(s: dict[str, Any]) -> RenderableType:
         f"optimizer: {opts}   steps: {s['steps']}   torch {s['torch_version']}",
         f"store: {s['store']}" + ("" if s["finished"] else "  [yellow](still being written)[/]"),
     ]
+    if "ranks" in s:
+        ranks = ", ".join(str(r["rank"]) for r in s["ranks"])
+        lines.append(f"ranks {ranks} of {s['world_size']}; parameters below are rank {s['rank']}'s")
+    elif s.get("world_size", 1) > 1:
+        lines.append(f"rank {s['rank']} of {s['world_size']}")
     return Panel("\n".join(lines), title="gradscope report", expand=False)
 
 
@@ -131,9 +138,48 @@ def _alerts(s: dict[str, Any]) -> RenderableType:
     return table
 
 
+def _ranks(s: dict[str, Any]) -> list[RenderableType]:
+    """Each rank's steps and loss, then every parameter's latest gradient norm per rank."""
+    ranks = s["ranks"]
+    table = Table(
+        title=f"ranks ({len(ranks)} of world size {s['world_size']} recorded)",
+        title_justify="left",
+        expand=False,
+    )
+    for col in ("rank", "steps", "loss first", "loss last", "grad norm (total)", "store"):
+        table.add_column(col, justify="left" if col == "store" else "right")
+    for r in ranks:
+        table.add_row(
+            str(r["rank"]),
+            str(r["steps"]) + ("" if r["finished"] else " …"),
+            fmt(r["loss"]["first"]),
+            fmt(r["loss"]["last"]),
+            fmt(r["grad_norm_total"]),
+            Text(r["store"], overflow="fold"),
+        )
+    norms = Table(title="grad norm by rank (latest step)", title_justify="left")
+    norms.add_column("parameter", overflow="fold")
+    names = list(dict.fromkeys(n for r in ranks for n in r["grad_norm"]))
+    wide = len(ranks) <= RANK_COLUMNS
+    for col in [f"rank {r['rank']}" for r in ranks] if wide else ["min", "max", "ranks at max"]:
+        norms.add_column(col, justify="right", no_wrap=True)
+    for name in names:
+        values = [r["grad_norm"].get(name) for r in ranks]
+        if wide:
+            norms.add_row(name, *(fmt(v) for v in values))
+            continue
+        known = [(v, r["rank"]) for v, r in zip(values, ranks, strict=True) if v is not None]
+        top = max((v for v, _ in known), default=None)
+        at_top = ", ".join(str(rank) for v, rank in known if v == top)
+        norms.add_row(name, fmt(min((v for v, _ in known), default=None)), fmt(top), at_top)
+    return [table, norms]
+
+
 def report_renderable(run: Run) -> RenderableType:
     s = run_summary(run)
     parts: list[RenderableType] = [_header(s), _loss(s), _params(s)]
+    if "ranks" in s:
+        parts += _ranks(s)
     if s["optimizers"]:
         parts.append(_optimizers(s))
     parts.append(_alerts(s))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gradscope.doctor.runner import findings
 from gradscope.store.reader import Run
 
 #: Points kept per trend (series are downsampled by averaging buckets).
@@ -25,7 +26,12 @@ def downsample(values: list[float], points: int = TREND_POINTS) -> list[float]:
 
 
 def run_summary(run: Run) -> dict[str, Any]:
-    """Model, parameters (latest values and grad-norm trend), optimizer groups, loss and alerts."""
+    """Model, parameters (latest values and grad-norm trend), optimizer groups, loss and alerts.
+
+    A distributed run opened by its logical path (``run.all_ranks``) also gets ``ranks``: each
+    rank's steps, loss and latest gradient norms (the rest is the opened rank's; the alerts are
+    every rank's, merged).
+    """
     meta = run.meta
     steps, losses = run.series("loss")
     info = run.param_info
@@ -58,7 +64,11 @@ def run_summary(run: Run) -> dict[str, Any]:
             g["n_params"] = sizes.get(g["group"], 0)
         optimizers.append({"index": opt.index, "type": opt.type, "groups": groups})
     finite_losses = [v for v in losses if math.isfinite(v)]
+    distributed = {"rank": run.rank, "world_size": run.world_size}
+    if run.all_ranks:
+        distributed["ranks"] = [_rank_summary(run, r) for r in run.ranks]
     return {
+        **distributed,
         "store": str(run.path),
         "model": meta.get("model"),
         "n_params": meta.get("n_params"),
@@ -86,6 +96,33 @@ def run_summary(run: Run) -> dict[str, Any]:
                 "step": a.step,
                 "message": a.message,
             }
-            for a in run.alerts
+            for a in findings(run)
         ],
     }
+
+
+def _rank_summary(run: Run, rank: int) -> dict[str, Any]:
+    """What a reader compares across ranks: steps, loss and the latest gradient norms."""
+    other = run if rank == run.rank else run.rank_run(rank)
+    try:
+        _, losses = other.series("loss")
+        finite = [v for v in losses if math.isfinite(v)]
+        norms = {name: row["grad_norm"] for name, row in other.latest_rows(("grad_norm",)).items()}
+        squares = [v * v for v in norms.values() if v is not None and math.isfinite(v)]
+        last = other.last_step
+        return {
+            "rank": rank,
+            "store": str(other.path),
+            "steps": last + 1 if last is not None else 0,
+            "finished": "finished" in other.meta,
+            "loss": {
+                "first": losses[0] if losses else None,
+                "last": losses[-1] if losses else None,
+                "min": min(finite) if finite else None,
+            },
+            "grad_norm_total": math.sqrt(sum(squares)) if squares else None,
+            "grad_norm": norms,
+        }
+    finally:
+        if other is not run:
+            other.close()

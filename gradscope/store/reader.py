@@ -27,6 +27,7 @@ from gradscope.records import (
     OptimizerInfo,
     ParamInfo,
 )
+from gradscope.store import ranks as layout
 from gradscope.store import schema
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -64,16 +65,24 @@ def check_store_file(path: Path) -> None:
         )
 
 
-def open_store(path: str | os.PathLike[str]) -> Run:
-    """Open a recorded run for reading (also while it is still being written)."""
-    return Run(path)
+def open_store(path: str | os.PathLike[str], *, rank: int | None = None) -> Run:
+    """Open a recorded run for reading (also while it is still being written).
+
+    A distributed run's logical path (``runs/x.gsdb``, written as ``runs/x.rank<R>.gsdb``)
+    opens rank 0, or ``rank``; :attr:`Run.ranks` lists the others, :meth:`Run.rank_run`
+    opens one.
+    """
+    return Run(path, rank=rank)
 
 
 class Run:
     """One recorded run. Series come back as ``(steps, values)`` lists, oldest first."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], *, rank: int | None = None) -> None:
+        self.path = layout.resolve(path, rank)
+        #: Whether a distributed run's logical path was asked for without a rank (views then
+        #: show every rank; a rank's own file, or ``rank=``, asks for that rank alone).
+        self.all_ranks = rank is None and self.path != Path(path)
         check_store_file(self.path)
         try:
             self._conn = sqlite3.connect(
@@ -130,6 +139,27 @@ class Run:
             for alias in json.loads(r[2]):
                 self._param_ids.setdefault(alias, r[0])
         self._module_ids = {r[1]: r[0] for r in self._module_rows}
+
+    # -- ranks of a distributed run ------------------------------------------------------------
+
+    @property
+    def rank(self) -> int:
+        """The rank that wrote this file (0 for a single-process run)."""
+        return int(self.meta.get("rank") or 0)
+
+    @property
+    def world_size(self) -> int:
+        return int(self.meta.get("world_size") or 1)
+
+    @property
+    def ranks(self) -> list[int]:
+        """The ranks whose files this run has (``[0]`` for a single-process run)."""
+        found = layout.rank_files(self.path)
+        return list(found) if found else [self.rank]
+
+    def rank_run(self, rank: int) -> Run:
+        """Open rank ``rank``'s file of this run (the caller closes it)."""
+        return Run(layout.split_rank(self.path)[0], rank=rank)
 
     @property
     def params(self) -> list[str]:

@@ -98,6 +98,7 @@ class StoreWriter:
         self._pending: list[Item] = []
         self._queued = 0
         self._written = 0
+        self._flush_to = 0
         self._closing = False
         self._failed: BaseException | None = None
         self._param_ids: dict[str, int] = {}
@@ -132,6 +133,7 @@ class StoreWriter:
         """Wait until everything queued so far is committed; ``False`` on timeout."""
         with self._cond:
             target = self._queued
+            self._flush_to = max(self._flush_to, target)
             self._cond.notify_all()
             return self._cond.wait_for(
                 lambda: self._written >= target or self._failed is not None or self._dead(),
@@ -157,7 +159,11 @@ class StoreWriter:
             while True:
                 with self._cond:
                     self._cond.wait_for(
-                        lambda: self._closing or len(self._pending) >= self.batch_size,
+                        lambda: (
+                            self._closing
+                            or len(self._pending) >= self.batch_size
+                            or self._flush_to > self._written
+                        ),
                         timeout=self.flush_interval,
                     )
                     items, self._pending = self._pending, []

@@ -14,6 +14,7 @@ from typing import Protocol
 from gradscope.doctor.context import Context
 from gradscope.doctor.rules import (
     custom_function_gradcheck,
+    ddp_desync,
     dead_relu,
     dropout_before_batchnorm,
     eval_mode_training,
@@ -61,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     scheduler_order,
     custom_function_gradcheck,
     dropout_before_batchnorm,
+    ddp_desync,
     exploding_gradients,
     vanishing_gradients,
     dead_relu,

@@ -1,0 +1,22 @@
+"""One launch of each torchrun script per session: the runs are slow, the checks are not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch.distributed as dist
+from ddp_helpers import SCRIPTS, torchrun
+
+if not (dist.is_available() and dist.is_gloo_available()):
+    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def watched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of one launch of ``ddp_watch.py`` (every gs.watch scenario, both ranks)."""
+    out = tmp_path_factory.mktemp("ddp_watch")
+    result = torchrun(str(SCRIPTS / "ddp_watch.py"), str(out))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert sorted(result.stdout.splitlines()) == ["rank 0 done", "rank 1 done"]
+    return out
