@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,13 @@ def test_demo_trains_writes_store_and_prints_report(model: str, tmp_path: Path) 
         assert len(losses) == 4 and all(v == v for v in losses)
         steps, norms = run.series("grad_norm", run.params[0])
         assert steps == [0, 1, 2, 3] and all(n > 0 for n in norms)
+        assert "graph" in run.meta
+    image = store.with_suffix(".svg" if shutil.which("dot") else ".gv")
+    assert f"autograd graph of the first step written to {image.relative_to(tmp_path)}" in (
+        result.stdout
+    )
+    head = image.read_text()[:400]
+    assert "<svg" in head if image.suffix == ".svg" else head.startswith("digraph")
 
 
 def test_demo_with_default_steps_and_custom_store(tmp_path: Path) -> None:
@@ -81,7 +89,8 @@ def test_report_json_has_the_documented_shape(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for args in ((), ("demo",), ("report",)):
+    commands = ("demo", "report", "run", "doctor", "graph", "tui", "export")
+    for args in ((), *((c,) for c in commands)):
         result = gradscope(*args, "--help")
         assert result.returncode == 0
         assert "Usage: gradscope" in result.stdout
@@ -91,3 +100,39 @@ def test_unknown_demo_model_is_a_usage_error() -> None:
     result = gradscope("demo", "resnet")
     assert result.returncode == 2
     assert "resnet" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_opens_the_dashboard_in_a_terminal_and_q_quits(tmp_path: Path) -> None:
+    """In a real terminal (a pty here) the demo ends in the dashboard; without one it does not."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal session running the demo
+        os.chdir(tmp_path)
+        os.environ.pop("CI", None)
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(
+            sys.executable, [sys.executable, "-m", "gradscope", "demo", "linreg", "--steps", "3"]
+        )
+    out, quit_sent, deadline = b"", False, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            out += data
+        if not quit_sent and b"Overview" in out:
+            time.sleep(1.0)
+            os.write(fd, b"q")
+            quit_sent = True
+    _, status = os.waitpid(pid, 0)
+    assert quit_sent, out[-2000:]
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert b"\x1b[?1049h" in out  # the dashboard took the alternate screen
+    assert b"store written to runs/demo-linreg.gsdb" in out
