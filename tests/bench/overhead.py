@@ -113,6 +113,7 @@ ARMS: dict[str, str] = {
     "plain": "plain",
     "gs_every1": "gradscope every=1",
     "gs_every10": "gradscope every=10",
+    "gs_every1_bare": "gradscope every=1, no doctor/graph",
     "foreach_floor": "foreach_norm floor",
     "hand_item": "hand .norm().item()",
     "tb_hist": "tensorboard add_histogram",
@@ -226,10 +227,12 @@ class Arm:
 
 
 class GradscopeArm(Arm):
-    def __init__(self, tmp: Path, every: int, attach: str) -> None:
+    def __init__(self, tmp: Path, every: int, attach: str, *, bare: bool = False) -> None:
         super().__init__(tmp)
-        self.key = f"gs_every{every}"
+        self.key = f"gs_every{every}" + ("_bare" if bare else "")
         self.every = every
+        # bare: without the live doctor and the first-step graph, to show what those cost
+        self.extra_options = {"doctor": False, "graph": False} if bare else {}
         self.attach = attach
         self.scope: Any = None
         self.files: list[Path] = []
@@ -243,7 +246,9 @@ class GradscopeArm(Arm):
 
         path = self.tmp / f"{self.key}-{len(self.files)}.gsdb"
         self.files.append(path)
-        self.scope = gs.watch(self.model, self.opt, store=path, every=self.every)
+        self.scope = gs.watch(
+            self.model, self.opt, store=path, every=self.every, **self.extra_options
+        )
         self._steps_before = 0
 
     def _close_scope(self) -> None:
@@ -427,6 +432,8 @@ def make_arm(key: str, tmp: Path, attach: str, wandb_session: WandbSession) -> A
         return GradscopeArm(tmp, 1, attach)
     if key == "gs_every10":
         return GradscopeArm(tmp, 10, attach)
+    if key == "gs_every1_bare":
+        return GradscopeArm(tmp, 1, attach, bare=True)
     if key == "foreach_floor":
         return ForeachFloorArm(tmp)
     if key == "hand_item":
