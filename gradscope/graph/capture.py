@@ -11,10 +11,12 @@ from torch import nn
 from gradscope.errors import GradscopeError
 from gradscope.graph.attribution import ModuleRecord, record_modules
 from gradscope.graph.breaks import RECORD_HINT, ParamReach, find_breaks
+from gradscope.graph.build import Attribution, build_records
 from gradscope.graph.collapse import AUTO_MAX_NODES, auto_depth, collapse
 from gradscope.graph.heat import HeatRecorder
-from gradscope.graph.model import FUNCTION_KINDS, GradHeat, Graph, ModuleCall, Node
-from gradscope.graph.walk import walk_grad_fn
+from gradscope.graph.model import GradHeat, Graph
+from gradscope.graph.names import name_maps
+from gradscope.graph.walk import function_ids, heat_slots, walk_grad_fn
 
 Outputs = torch.Tensor | Iterable[torch.Tensor]
 _CONTAINERS = (nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
@@ -82,20 +84,22 @@ def _capture(
     from gradscope.capture.naming import unwrap
 
     module = unwrap(model) if model is not None else None
-    known, tensor_names, named = _name_maps(module, names)
+    known, tensor_names, params = name_maps(module, names)
     hold = [t.grad_fn for t in (names or {}).values()]  # keeps the ids in tensor_names valid
-    locate = record.locate if record is not None else None
     walked = walk_grad_fn(
-        roots, names=known, tensor_names=tensor_names, saved=saved, attrs=attrs, locate=locate
-    )
+        roots, names=known, tensor_names=tensor_names, saved=saved, attrs=attrs,
+        sequence=record is not None,
+    )  # fmt: skip
     calls = list(record.calls) if record is not None else []
-    if calls:
-        _place_params(walked.nodes, walked.edges, calls)
     notes = list(walked.notes)
     breaks = []
     if module is not None:
-        reach = [ParamReach(n, a, p.requires_grad, id(p) in walked.leaves) for n, a, p in named]
-        if not all(r.reached for r in reach):
+        leaves = walked.leaves
+        if not all(key in leaves for key in params):
+            reach = [
+                ParamReach(*known[key][:2], p.requires_grad, key in leaves)
+                for key, p in params.items()
+            ]
             containers = frozenset(
                 p for p, m in module.named_modules() if isinstance(m, _CONTAINERS)
             )
@@ -107,11 +111,17 @@ def _capture(
     heat = None
     if grads:
         heat = GradHeat()
-        fn_nodes = (n.id for n in walked.nodes if n.kind in FUNCTION_KINDS)  # same order as fns
-        HeatRecorder(heat, walked.slots).attach(zip(fn_nodes, walked.fns, strict=True))
+        HeatRecorder(heat, heat_slots(walked)).attach(
+            zip(function_ids(walked), walked.fns, strict=True)
+        )
     walked.fns.clear()  # the graph keeps no live autograd objects
     del hold
-    return Graph(walked.nodes, walked.edges, calls, breaks, notes, heat)
+    attribution = None if record is None else Attribution(record.bounds, record.owners, calls)
+    return Graph.deferred(
+        lambda: build_records(walked, attribution),
+        (len(walked.nodes), len(walked.edges)),
+        calls=calls, breaks=breaks, notes=notes, heat=heat,
+    )  # fmt: skip
 
 
 def _roots(output: Any) -> list[torch.Tensor]:
@@ -126,62 +136,6 @@ def _roots(output: Any) -> list[torch.Tensor]:
     raise GradscopeError(
         f"capture_graph expects a tensor or a sequence of tensors, got {type(output).__name__}"
     )
-
-
-def _name_maps(
-    module: nn.Module | None, names: Mapping[str, torch.Tensor] | None
-) -> tuple[dict, dict, list[tuple[str, tuple[str, ...], torch.Tensor]]]:
-    """Names for tensors: model parameters (tied ones once, with aliases) and user names; user
-    names of intermediate tensors go to the op that produced them."""
-    known: dict[int, tuple[str, tuple[str, ...], bool]] = {}
-    named: list[tuple[str, tuple[str, ...], torch.Tensor]] = []
-    if module is not None:
-        first: dict[int, list[str]] = {}
-        params: dict[int, torch.Tensor] = {}
-        for name, p in module.named_parameters(remove_duplicate=False):
-            first.setdefault(id(p), []).append(name)
-            params[id(p)] = p
-        for key, all_names in first.items():
-            aliases = tuple(all_names[1:])
-            known[key] = (all_names[0], aliases, True)
-            named.append((all_names[0], aliases, params[key]))
-    tensor_names: dict[tuple[int, int], tuple[str, bool]] = {}
-    for name, t in (names or {}).items():
-        if not isinstance(t, torch.Tensor):
-            raise GradscopeError(f"names must map names to tensors, got {name}={t!r}")
-        if t.grad_fn is not None:
-            tensor_names[(id(t.grad_fn), t.output_nr)] = (name, t.retains_grad)
-        known.setdefault(id(t), (name, (), isinstance(t, nn.Parameter)))
-    return known, tensor_names, named
-
-
-def _place_params(nodes: list[Node], edges: list, calls: list[ModuleCall]) -> None:
-    """Put each parameter (and its AccumulateGrad) in the innermost call, among those its first
-    user ran in, whose module owns it, so clusters and collapsed modules contain their weights.
-    Owners that never run themselves (``out_proj`` inside ``MultiheadAttention``) fall back to
-    the nearest enclosing call."""
-    by_id = {n.id: n for n in nodes}
-    users: dict[str, list[int]] = {}
-    for e in edges:
-        if e.kind == "flow" and by_id[e.src].kind == "accumulate":
-            call = by_id[e.dst].call
-            if call is not None:
-                users.setdefault(e.src, []).append(call)
-    for e in edges:
-        acc = by_id[e.dst]
-        if e.kind != "flow" or acc.kind != "accumulate" or by_id[e.src].kind != "param":
-            continue
-        param = by_id[e.src]
-        owner = param.module or ""
-        for call in users.get(acc.id, ())[:1]:
-            c: int | None = call
-            while c is not None and not _owns(calls[c].path, owner):
-                c = calls[c].parent
-            acc.call = param.call = c
-
-
-def _owns(path: str, owner: str) -> bool:
-    return not path or owner == path or owner.startswith(path + ".")
 
 
 def _backward(roots: list[torch.Tensor]) -> None:

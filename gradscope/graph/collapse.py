@@ -123,7 +123,7 @@ def _module_node(call: ModuleCall, member_ids: list[str], by_id: dict[str, Node]
 def auto_depth(graph: Graph, max_nodes: int = AUTO_MAX_NODES) -> int | None:
     """The deepest collapse that draws at most ``max_nodes`` nodes; None when the graph is small
     enough already or has no module calls to collapse."""
-    if len(graph.nodes) <= max_nodes or not graph.calls:
+    if not graph.calls or graph.size[0] <= max_nodes:
         return None
     depths = sorted({c.depth for c in graph.calls}, reverse=True)
     for k in depths:

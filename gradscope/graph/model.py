@@ -13,7 +13,9 @@ them as read-only all the same.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -138,20 +140,71 @@ class GradHeat:
     done: bool = False
 
 
-@dataclass(eq=False)
 class Graph:
     """A captured autograd graph. Render it with :meth:`to_dot`, :meth:`render`, or show it in
-    Jupyter or a rich console; ``full`` is the uncollapsed graph when this one is collapsed."""
+    Jupyter or a rich console; ``full`` is the uncollapsed graph when this one is collapsed.
 
-    nodes: list[Node]
-    edges: list[Edge]
-    calls: list[ModuleCall] = field(default_factory=list)
-    breaks: list[GraphBreak] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    heat: GradHeat | None = None
-    depth: int | None = None
-    full: Graph | None = None
-    _index: dict[str, Node] | None = field(default=None, repr=False)
+    ``nodes`` and ``edges`` are lists of records; a graph fresh from capture builds them the
+    first time either is read (see :mod:`gradscope.graph.build`), so capture costs little more
+    than the traversal. Treat both lists as read-only."""
+
+    def __init__(
+        self,
+        nodes: list[Node],
+        edges: list[Edge],
+        calls: list[ModuleCall] | None = None,
+        breaks: list[GraphBreak] | None = None,
+        notes: list[str] | None = None,
+        heat: GradHeat | None = None,
+        depth: int | None = None,
+        full: Graph | None = None,
+    ) -> None:
+        self._nodes = nodes
+        self._edges = edges
+        self.calls: list[ModuleCall] = [] if calls is None else calls
+        self.breaks: list[GraphBreak] = [] if breaks is None else breaks
+        self.notes: list[str] = [] if notes is None else notes
+        self.heat = heat
+        self.depth = depth
+        self.full = full
+        self._index: dict[str, Node] | None = None
+        self._build: Callable[[], tuple[list[Node], list[Edge]]] | None = None
+        self._size = (len(nodes), len(edges))
+
+    @classmethod
+    def deferred(
+        cls, build: Callable[[], tuple[list[Node], list[Edge]]], size: tuple[int, int], **kw: Any
+    ) -> Graph:
+        """A graph whose records ``build()`` makes on first read; ``size`` is (nodes, edges)."""
+        graph = cls([], [], **kw)
+        graph._build, graph._size = build, size
+        return graph
+
+    def _built(self) -> None:
+        with _BUILD_LOCK:  # two threads reading a fresh graph build it once
+            build = self._build
+            if build is not None:
+                self._nodes, self._edges = build()
+                self._build = None
+
+    @property
+    def nodes(self) -> list[Node]:
+        if self._build is not None:
+            self._built()
+        return self._nodes
+
+    @property
+    def edges(self) -> list[Edge]:
+        if self._build is not None:
+            self._built()
+        return self._edges
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(number of nodes, number of edges), without building records."""
+        if self._build is not None:
+            return self._size
+        return len(self._nodes), len(self._edges)
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError if absent)."""
@@ -229,65 +282,21 @@ class Graph:
     def __repr__(self) -> str:
         extra = f", depth={self.depth}" if self.depth is not None else ""
         breaks = f", {len(self.breaks)} breaks" if self.breaks else ""
-        return f"Graph({len(self.nodes)} nodes, {len(self.edges)} edges{breaks}{extra})"
+        n_nodes, n_edges = self.size
+        return f"Graph({n_nodes} nodes, {n_edges} edges{breaks}{extra})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (the scope stores this as its graph snapshot)."""
-        return {
-            "version": 1,
-            "nodes": [_clean(asdict(n)) for n in self.nodes],
-            "edges": [_clean(asdict(e)) for e in self.edges],
-            "calls": [asdict(c) for c in self.calls],
-            "breaks": [asdict(b) for b in self.breaks],
-            "notes": list(self.notes),
-            "heat": None if self.heat is None else _heat_dict(self.heat),
-            "depth": self.depth,
-            "full": None if self.full is None else self.full.to_dict(),
-        }
+        from gradscope.graph.snapshot import graph_to_dict
+
+        return graph_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Graph:
         """Inverse of :meth:`to_dict`."""
-        heat = data.get("heat")
-        full = data.get("full")
-        return cls(
-            nodes=[Node(**_tuples(d, Node)) for d in data["nodes"]],
-            edges=[Edge(**_tuples(d, Edge)) for d in data["edges"]],
-            calls=[ModuleCall(**d) for d in data.get("calls", [])],
-            breaks=[GraphBreak(**_tuples(d, GraphBreak)) for d in data.get("breaks", [])],
-            notes=list(data.get("notes", [])),
-            heat=None if heat is None else _heat_from(heat),
-            depth=data.get("depth"),
-            full=None if full is None else cls.from_dict(full),
-        )
+        from gradscope.graph.snapshot import graph_from_dict
+
+        return graph_from_dict(data)
 
 
-_TUPLE_FIELDS = {"shape", "aliases", "attrs", "tensors", "members"}
-
-
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    """Drop unset fields (None, empty tuples) so snapshots stay small."""
-    return {
-        k: v
-        for k, v in d.items()
-        if not (v is None or (isinstance(v, tuple) and not v and k != "shape"))
-    }
-
-
-def _tuples(d: dict[str, Any], cls: type) -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if k in _TUPLE_FIELDS and isinstance(v, list):
-            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
-        out[k] = v
-    return out
-
-
-def _heat_dict(heat: GradHeat) -> dict[str, Any]:
-    # JSON has no NaN/Inf: keep them as strings.
-    norms = {k: v if math.isfinite(v) else repr(v) for k, v in heat.norms.items()}
-    return {"norms": norms, "done": heat.done}
-
-
-def _heat_from(data: dict[str, Any]) -> GradHeat:
-    return GradHeat({k: float(v) for k, v in data["norms"].items()}, data.get("done", True))
+_BUILD_LOCK = threading.Lock()

@@ -1,4 +1,4 @@
-"""Traverse ``grad_fn.next_functions`` from output tensors into plain :class:`Node`/:class:`Edge`.
+"""Traverse ``grad_fn.next_functions`` from output tensors into flat, plain data.
 
 The node and edge sets are those of torchviz's ``make_dot`` (our acceptance tests compare them):
 one node per backward function, one per leaf tensor behind an ``AccumulateGrad``, one per output
@@ -6,230 +6,223 @@ and per output view's base, and the tensors a custom ``autograd.Function`` saved
 built-in node saved (``saved=True``). Tensors are identified by Python object as torchviz does,
 so a saved tensor that is also a leaf is one node with two edges.
 
-The walk is iterative (a graph 100,000 ops deep is fine). A node gets its id when it is first
+The walk is iterative (a graph 100,000 ops deep is fine). A node gets its index when it is first
 discovered, as an input of a node being expanded, and inputs are expanded depth-first in
-``next_functions`` order, so ids are stable. This is the hot path of capture, hence the
-local-variable style and the per-type caches: each backward function is touched once, and its
-output shapes are read right away (keeping the metadata objects alive costs more).
+``next_functions`` order, so ids are stable. This is the hot path of capture: it reads from the
+live objects what the records need (class, output shapes and dtypes, sequence numbers, leaf
+tensors) and stores the common nodes and edges as cheap raw entries (:mod:`gradscope.graph.raw`)
+that become records when the graph is first read; discovering a plain op is inlined in the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
-from torch.autograd.function import BackwardCFunction
 
-from gradscope.graph.model import Edge, Node
-from gradscope.graph.saved import SAVED_PREFIX, custom_function, saved_attrs
+from gradscope.graph.model import FUNCTION_KINDS, Edge, Node
+from gradscope.graph.raw import (
+    ACCUMULATE,
+    ACCUMULATE_TYPE,
+    PLAIN,
+    TYPES,
+    Meta,
+    NameMap,
+    TypeInfo,
+    Walked,
+    dtype_name,
+    name_leaf,
+    node_ids,
+    to_node,
+    type_info,
+)  # fmt: skip
+from gradscope.graph.saved import custom_function, saved_attrs
 
-#: Backward nodes of view operations (base names, version suffix stripped).
-VIEW_OPS = frozenset({
-    "View", "T", "Transpose", "Permute", "Expand", "Slice", "Select", "Unsqueeze", "Squeeze",
-    "AsStrided", "Alias", "Diagonal", "Unbind", "Split", "SplitWithSizes", "Narrow",
-    "ReshapeAlias", "Unfold", "ViewAsReal", "ViewAsComplex", "Values", "Indices", "Chunk",
-    "Movedim", "Real", "Imag",
-})  # fmt: skip
 #: When one tensor plays several roles, its node shows the strongest.
 _RANK = {"saved": 0, "base": 1, "leaf": 2, "param": 2, "output": 3}
-
-
-@dataclass
-class Walked:
-    """What :func:`walk_grad_fn` found. ``fns`` holds the live backward functions, in node order,
-    for the caller to register hooks on (drop it when done); ``leaves`` maps ``id()`` of each leaf
-    reached through ``AccumulateGrad`` to its node; ``slots`` maps a function node to the tensor
-    nodes that take the gradient of one of its outputs (output roots, leaves)."""
-
-    nodes: list[Node]
-    edges: list[Edge]
-    fns: list[Any] = field(default_factory=list)
-    leaves: dict[int, str] = field(default_factory=dict)
-    slots: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _TypeInfo:
-    name: str
-    kind: str
-    saved: tuple[str, ...]
-    is_view: bool
-    special: bool = False
-
-
-_TYPES: dict[type, _TypeInfo] = {}
-_DTYPES: dict[torch.dtype, str] = {}
-_IDS: list[str] = []
-
-
-def _type_info(t: type) -> _TypeInfo:
-    name = t.__name__
-    if issubclass(t, BackwardCFunction):
-        kind = "custom"
-    elif name == "AccumulateGrad":
-        kind = "accumulate"
-    else:
-        kind = "op"
-    saved = tuple(a for a in dir(t) if a.startswith(SAVED_PREFIX))
-    base = name.rstrip("0123456789").removesuffix("Backward")
-    info = _TYPES[t] = _TypeInfo(name, kind, saved, base in VIEW_OPS, kind != "op")
-    return info
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.float32`` → ``"float32"``, cached (called once per edge)."""
-    s = _DTYPES.get(dtype)
-    if s is None:
-        s = _DTYPES[dtype] = str(dtype).removeprefix("torch.")
-    return s
-
-
-def _node_id(n: int) -> str:
-    while len(_IDS) <= n:
-        _IDS.extend(f"n{i}" for i in range(len(_IDS), len(_IDS) + 1024))
-    return _IDS[n]
 
 
 def walk_grad_fn(
     roots: Sequence[torch.Tensor],
     *,
-    names: Mapping[int, tuple[str, tuple[str, ...], bool]] | None = None,
+    names: NameMap | None = None,
     tensor_names: Mapping[tuple[int, int], tuple[str, bool]] | None = None,
     saved: bool = False,
     attrs: bool = False,
-    locate: Callable[[int], int | None] | None = None,
+    sequence: bool = False,
 ) -> Walked:
     """Walk the autograd graph behind ``roots``.
 
     ``names`` maps ``id(tensor)`` to (name, aliases, is_parameter); ``tensor_names`` maps
     ``(id(grad_fn), output_nr)`` of named intermediate tensors to (name, retains_grad);
-    ``locate`` maps a node's sequence number to the index of the module call that created it.
+    ``sequence`` records each function's sequence number (for module attribution).
     """
     names = names or {}
-    nodes: list[Node] = []
-    edges: list[Edge] = []
-    out = Walked(nodes, edges)
-    ids: dict[int, Node] = {}  # id(grad_fn or tensor) -> its node
-    meta: dict[int, tuple] = {}  # id(grad_fn) -> ((shape, dtype) of each forward output)
-    live: list[Any] = []  # every object whose id() is a key stays alive until the walk ends
-    fns = out.fns
-    types, dtypes = _TYPES, _DTYPES
+    raw: list[Any] = []
+    metas: list[Meta] = []
+    edges: list[Any] = []
+    seqs: list[int | None] | None = [] if sequence else None
+    out = Walked(raw, metas, edges, names, seqs)
+    shared: dict[Any, Any] = {}  # (shape, dtype) -> the one pair kept for it
+    index: dict[int, int] = {}  # id(grad_fn or tensor) -> its node index
+    live: list[Any] = []  # every tensor whose id() is a key stays alive until the walk ends
+    fns, accs = out.fns, out.accs
+    customs: set[int] = set()  # custom Functions: their saved tensors are drawn when expanded
+
+    def built(i: int) -> Node:
+        """The record of node ``i``, built now (to be labelled or linked to a tensor node)."""
+        node = raw[i]
+        if node.__class__ is not Node:
+            node = raw[i] = to_node(i, node, names)
+        return node
+
+    def new_index(key: int, entry: Any, meta: Meta, seq: int | None) -> int:
+        i = len(raw)
+        index[key] = i
+        raw.append(entry)
+        metas.append(meta)
+        if seqs is not None:
+            seqs.append(seq)
+        return i
 
     def tensor_node(t: torch.Tensor, kind: str, name: str = "") -> Node:
-        node = ids.get(id(t))
-        if node is not None:
+        i = index.get(id(t))
+        if i is not None:
+            node = built(i)
             if _RANK[kind] > _RANK[node.kind]:  # a saved tensor that is also a leaf or output
                 node.kind, node.name = kind, name
-                _name_leaf(node, t, names)
+                name_leaf(node, id(t), _is_param(t, names), names)
             return node
+        i = len(raw)
         node = Node(
-            _node_id(len(nodes)), kind, name, tuple(t.shape), dtype_name(t.dtype), None, None,
+            node_ids(i + 1)[i], kind, name, tuple(t.shape), dtype_name(t.dtype), None, None,
             t.requires_grad, t.is_leaf, t.retains_grad,
         )  # fmt: skip
-        _name_leaf(node, t, names)
-        nodes.append(node)
-        ids[id(t)] = node
+        name_leaf(node, id(t), _is_param(t, names), names)
+        new_index(id(t), node, None, None)
         live.append(t)
         return node
 
     def edge(src: Node, dst: Node, kind: str, t: torch.Tensor, name: str | None = None) -> None:
         edges.append(Edge(src.id, dst.id, kind, tuple(t.shape), dtype_name(t.dtype), 0, name))
 
-    def discover(fn: Any) -> Node:
-        t = type(fn)
-        info = types.get(t) or _type_info(t)
-        n = len(nodes)
-        node = Node(_IDS[n] if n < len(_IDS) else _node_id(n), info.kind, info.name)
-        nodes.append(node)
-        key = id(fn)
-        ids[key] = node
+    def accumulate(fn: Any) -> int:
+        """An ``AccumulateGrad`` and the leaf behind it (whose shape its output has)."""
+        var = fn.variable
+        sd = (tuple(var.shape), var.dtype)
+        sd = shared.setdefault(sd, sd)
+        i = new_index(id(fn), ACCUMULATE, sd, None)
         fns.append(fn)
-        if info.special:
-            _special(fn, node, info)
-            return node
-        try:
-            md = fn._input_metadata
-            if len(md) == 1:
-                m = md[0]
-                meta[key] = ((tuple(m.shape), m.dtype),)
-            else:
-                meta[key] = tuple((tuple(m.shape), m.dtype) for m in md)
-        except RuntimeError:
-            meta[key] = ()
-        if locate is not None:
-            node.call = locate(fn._sequence_nr())
-        return node
+        key = id(var)
+        leaf = index.get(key)
+        if leaf is None:  # a leaf's metadata is its own shape and dtype, as its edge carries
+            is_param = key not in names and isinstance(var, torch.nn.Parameter)
+            entry = (key, sd[0], sd[1], var.requires_grad, var.is_leaf, var.retains_grad, is_param)
+            leaf = new_index(key, entry, sd, None)
+            live.append(var)
+            edges.append((leaf, i, 0, 0))
+        else:
+            node = tensor_node(var, "leaf")
+            edges.append(Edge(node.id, node_ids(i + 1)[i], "flow", node.shape, node.dtype))
+        accs.append((i, leaf))
+        out.leaves[key] = leaf
+        return i
 
-    def _special(fn: Any, node: Node, info: _TypeInfo) -> None:
-        """AccumulateGrad (a leaf behind it, whose shape is the output's) and custom Functions."""
+    def discover(fn: Any) -> int:
+        """Give ``fn`` the next index and read what its record needs (outside the hot loop)."""
+        info = type_info(fn.__class__)
         if info.kind == "accumulate":
-            var = fn.variable
-            leaf = tensor_node(var, "leaf")
-            meta[id(fn)] = ((leaf.shape, var.dtype),)
-            out.leaves[id(var)] = leaf.id
-            out.slots[node.id] = [(leaf.id, 0)]
-            node.module = leaf.module
-            edges.append(Edge(leaf.id, node.id, "flow", leaf.shape, leaf.dtype))
-            return
-        meta[id(fn)] = tuple((tuple(m.shape), m.dtype) for m in fn._input_metadata)
-        if locate is not None:
-            node.call = locate(fn._sequence_nr())
+            return accumulate(fn)
+        n = len(raw)
+        entry = info if info.kind == "op" else Node(node_ids(n + 1)[n], info.kind, info.name)
+        try:
+            meta = metadata(fn._input_metadata)
+        except RuntimeError:
+            meta = None
+        i = new_index(id(fn), entry, meta, fn._sequence_nr() if seqs is not None else None)
+        fns.append(fn)
+        if info.kind == "custom":
+            customs.add(i)
+        return i
 
-    def visit(start: Any) -> Node:
+    def metadata(md: Any) -> Meta:
+        """(shape, dtype) of each forward output, one pair shared by equal outputs."""
+        pairs = [shared.setdefault(sd, sd) for sd in ((tuple(m.shape), m.dtype) for m in md)]
+        return pairs[0] if len(pairs) == 1 else pairs or None
+
+    def expand(fn: Any, i: int) -> None:
+        """What a node adds once its inputs are discovered: saved tensors and attributes."""
+        if i in customs:
+            custom_function(fn, raw[i], tensor_node, edge, out.notes)
+        if saved or attrs:
+            info = TYPES[fn.__class__]
+            if info.saved:
+                saved_attrs(
+                    fn, built(i), info.saved, saved=saved, attrs=attrs,
+                    tensor_node=tensor_node, edge=edge, notes=out.notes,
+                )  # fmt: skip
+
+    def visit(start: Any) -> int:
         """Discover ``start`` and everything upstream of it, depth first."""
-        if id(start) in ids:
-            return ids[id(start)]
+        i = index.get(id(start))
+        if i is not None:
+            return i
         first = discover(start)
         stack = [(start, first)]
         pop, push = stack.pop, stack.append
-        add_edge = edges.append
+        add_edge, add_raw, add_meta, add_fn = edges.append, raw.append, metas.append, fns.append
+        get, share, plain, accumulate_type = index.get, shared.setdefault, PLAIN, ACCUMULATE_TYPE
+        post = saved or attrs
         while stack:
-            fn, node = pop()
-            dst = node.id
-            found = []
+            fn, i = pop()
+            mark = len(stack)
             slot = -1
             for u, nr in fn.next_functions:
                 slot += 1
                 if u is None:
                     continue
                 key = id(u)
-                src = ids.get(key)
-                if src is None:
-                    src = discover(u)
-                    found.append((u, src))
-                shapes = meta[key]
-                if nr < len(shapes):
-                    shape, dt = shapes[nr]
-                    add_edge(
-                        Edge(src.id, dst, "flow", shape, dtypes.get(dt) or dtype_name(dt), slot)
-                    )
-                else:
-                    add_edge(Edge(src.id, dst, "flow", None, None, slot))
-            while found:  # the first input is expanded first
-                push(found.pop())
-            if node.kind == "custom":
-                custom_function(fn, node, tensor_node, edge, out.notes)
-            elif node.kind == "op" and types[type(fn)].is_view:
-                node.is_view = True
-            if saved or attrs:
-                info = types[type(fn)]
-                if info.saved:
-                    saved_attrs(
-                        fn, node, info.saved, saved=saved, attrs=attrs,
-                        tensor_node=tensor_node, edge=edge, notes=out.notes,
-                    )  # fmt: skip
+                j = get(key)
+                if j is None:
+                    cls = u.__class__
+                    info = plain.get(cls)
+                    if info is None:  # AccumulateGrad, a custom Function, a class not seen yet
+                        j = accumulate(u) if cls is accumulate_type else discover(u)
+                    else:  # discover() inlined for the common case, a plain op
+                        j = len(raw)
+                        index[key] = j
+                        add_raw(info)
+                        add_fn(u)
+                        try:
+                            md = u._input_metadata
+                            if len(md) == 1:
+                                m = md[0]
+                                sd = (tuple(m.shape), m.dtype)
+                                add_meta(share(sd, sd))
+                            else:
+                                add_meta(metadata(md))
+                        except RuntimeError:
+                            add_meta(None)
+                        if seqs is not None:
+                            seqs.append(u._sequence_nr())
+                    push((u, j))
+                add_edge((j, i, nr, slot))
+            if len(stack) - mark > 1:  # the first input is expanded first
+                stack[mark:] = stack[mark:][::-1]
+            if post or (customs and i in customs):
+                expand(fn, i)
         return first
 
     def add_root(t: torch.Tensor, kind: str, name: str) -> Node:
         """An output (or an output view's base), as torchviz's ``add_base_tensor``."""
-        if id(t) in ids:
+        if id(t) in index:
             return tensor_node(t, kind, name)
         node = tensor_node(t, kind, name)
         if t.grad_fn is not None:
-            fn_node = visit(t.grad_fn)
+            fn_node = built(visit(t.grad_fn))
             edge(fn_node, node, "flow", t)
             out.slots.setdefault(fn_node.id, []).append((node.id, t.output_nr))
         if t._is_view():
@@ -237,25 +230,60 @@ def walk_grad_fn(
             edges.append(Edge(base.id, node.id, "view", base.shape, base.dtype))
         return node
 
-    for i, root in enumerate(roots):
-        add_root(root, "output", "output" if len(roots) == 1 else f"output[{i}]")
+    with gc_paused():
+        for i, root in enumerate(roots):
+            add_root(root, "output", "output" if len(roots) == 1 else f"output[{i}]")
     if tensor_names:
         for (fn_key, _nr), (name, retains) in tensor_names.items():
-            node = ids.get(fn_key)
-            if node is not None:  # a named intermediate: label the op that produced it
+            j = index.get(fn_key)
+            if j is not None:  # a named intermediate: label the op that produced it
+                node = built(j)
                 node.tensors = (*node.tensors, f"{name} (retains_grad)" if retains else name)
     live.clear()
     return out
 
 
-def _name_leaf(node: Node, t: torch.Tensor, names: Mapping) -> None:
-    """Give a tensor node its user-facing name and, for parameters, the owning module."""
-    known = names.get(id(t))
-    if known is not None:
-        node.name, node.aliases, is_param = known
-        if node.kind == "leaf" and is_param:
-            node.kind = "param"
-    elif node.kind == "leaf" and isinstance(t, torch.nn.Parameter):
-        node.kind = "param"
-    if node.kind == "param" and node.name:
-        node.module = node.name.rpartition(".")[0]
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause automatic garbage collection while the walk runs, as ``timeit`` does.
+
+    The walk keeps a few small objects per node until it returns, and none of them form
+    cycles; the collector would still run every 700 of them and traverse all young objects
+    each time, which cost a quarter of capture time on the 12-layer benchmark encoder. The
+    collector is switched back on afterwards (only if it was on): the objects still alive are
+    then collected once, in the ordinary way.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _is_param(t: torch.Tensor, names: NameMap) -> bool:
+    """Whether an unnamed tensor is a Parameter (the check runs Python code: skip it when the
+    name map, which knows, has the tensor)."""
+    return id(t) not in names and isinstance(t, torch.nn.Parameter)
+
+
+def function_ids(walked: Walked) -> list[str]:
+    """Node ids of the backward functions, in the order of ``walked.fns``."""
+    ids = node_ids(len(walked.nodes))
+    return [
+        ids[i]
+        for i, r in enumerate(walked.nodes)
+        if r.__class__ is TypeInfo or (r.__class__ is Node and r.kind in FUNCTION_KINDS)
+    ]
+
+
+def heat_slots(walked: Walked) -> dict[str, list[tuple[str, int]]]:
+    """Function node id → tensor nodes that take the gradient of one of its outputs: the roots
+    (``walked.slots``) and the leaf behind each ``AccumulateGrad``."""
+    ids = node_ids(len(walked.nodes))
+    slots = {k: list(v) for k, v in walked.slots.items()}
+    for acc, leaf in walked.accs:
+        slots[ids[acc]] = [(ids[leaf], 0)]
+    return slots
