@@ -5,9 +5,10 @@ serialised to JSON (the scope's snapshot) and rendered long after the autograd g
 Node ids are counters in traversal order (``n0`` is the first output), never ``id()``, so the
 same code produces the same DOT text run after run.
 
-The records are ``slots`` dataclasses rather than frozen ones: capture creates thousands of them
-and a frozen dataclass costs six times as much to build (measured, see docs/graph.md). Treat
-them as read-only all the same.
+The records are ``slots`` dataclasses rather than frozen ones: a graph holds thousands of them
+and a frozen dataclass costs six times as much to build (measured, see docs/graph.md); capture
+even defers building them to the first read (:mod:`gradscope.graph.build`). Treat them as
+read-only all the same.
 """
 
 from __future__ import annotations
@@ -144,9 +145,8 @@ class Graph:
     """A captured autograd graph. Render it with :meth:`to_dot`, :meth:`render`, or show it in
     Jupyter or a rich console; ``full`` is the uncollapsed graph when this one is collapsed.
 
-    ``nodes`` and ``edges`` are lists of records; a graph fresh from capture builds them the
-    first time either is read (see :mod:`gradscope.graph.build`), so capture costs little more
-    than the traversal. Treat both lists as read-only."""
+    ``nodes`` and ``edges`` are lists of records (read-only); a graph fresh from capture builds
+    them when either is first read, so capture costs little more than the traversal."""
 
     def __init__(
         self,
@@ -169,7 +169,7 @@ class Graph:
         self.full = full
         self._index: dict[str, Node] | None = None
         self._build: Callable[[], tuple[list[Node], list[Edge]]] | None = None
-        self._size = (len(nodes), len(edges))
+        self._size = (0, 0)  # of a graph not built yet
 
     @classmethod
     def deferred(
@@ -180,24 +180,20 @@ class Graph:
         graph._build, graph._size = build, size
         return graph
 
-    def _built(self) -> None:
+    def _built(self) -> tuple[list[Node], list[Edge]]:
         with _BUILD_LOCK:  # two threads reading a fresh graph build it once
-            build = self._build
-            if build is not None:
-                self._nodes, self._edges = build()
+            if self._build is not None:
+                self._nodes, self._edges = self._build()
                 self._build = None
+        return self._nodes, self._edges
 
     @property
     def nodes(self) -> list[Node]:
-        if self._build is not None:
-            self._built()
-        return self._nodes
+        return self._nodes if self._build is None else self._built()[0]
 
     @property
     def edges(self) -> list[Edge]:
-        if self._build is not None:
-            self._built()
-        return self._edges
+        return self._edges if self._build is None else self._built()[1]
 
     @property
     def size(self) -> tuple[int, int]:

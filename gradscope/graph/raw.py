@@ -110,9 +110,12 @@ def type_info(t: type) -> TypeInfo:
     return info
 
 
-#: The class of the nodes that write a leaf's ``.grad``, and its TypeInfo.
-ACCUMULATE_TYPE: type = torch._C._functions.AccumulateGrad
-ACCUMULATE = type_info(ACCUMULATE_TYPE)
+#: The class of the nodes that write a leaf's ``.grad`` (None if torch stops exposing it: then
+#: they are told by name, outside the hot loop), and their TypeInfo.
+ACCUMULATE_TYPE: type | None = getattr(torch._C._functions, "AccumulateGrad", None)
+ACCUMULATE = TypeInfo("AccumulateGrad", "accumulate", (), False)
+if ACCUMULATE_TYPE is not None:
+    ACCUMULATE = type_info(ACCUMULATE_TYPE)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -139,7 +142,7 @@ def to_node(i: int, r: Any, names: NameMap) -> Node:
         return Node(node_id, r.kind, r.name, *_UNSET, r.is_view)
     key, shape, dt, requires_grad, is_leaf, retains, is_param = r
     node = Node(
-        node_id, "leaf", "", tuple(shape), dtype_name(dt), None, None,
+        node_id, "leaf", "", shape, dtype_name(dt), None, None,
         requires_grad, is_leaf, retains,
     )  # fmt: skip
     name_leaf(node, key, is_param, names)
