@@ -6,9 +6,9 @@ Node ids are counters in traversal order (``n0`` is the first output), never ``i
 same code produces the same DOT text run after run.
 
 The records are ``slots`` dataclasses rather than frozen ones: a graph holds thousands of them
-and a frozen dataclass costs six times as much to build (measured, see docs/graph.md); capture
-even defers building them to the first read (:mod:`gradscope.graph.build`). Treat them as
-read-only all the same.
+and a frozen dataclass costs six times as much to build (measured); capture even defers
+building them to the first read (:mod:`gradscope.graph.build`). Treat them as read-only all
+the same.
 """
 
 from __future__ import annotations
