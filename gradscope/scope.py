@@ -9,13 +9,9 @@ plain records to the background writer.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +19,12 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
+from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
 from gradscope.capture.graph_snapshot import GraphSnapshot
-from gradscope.capture.guard import Instruments, warn_at_user_code
+from gradscope.capture.guard import Instruments
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.modules import ModuleWatcher
@@ -37,42 +34,25 @@ from gradscope.capture.naming import (
     collect_params,
     matches,
     module_infos,
-    unwrap,
 )
 from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, optimizer_info
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
 from gradscope.capture.probes import PROBE_STEPS, Probes
+from gradscope.capture.registry import ParamRegistry
+from gradscope.capture.run_info import default_store_path, run_info
+from gradscope.capture.step_checks import StepChecks
 from gradscope.doctor.live import LiveDoctor
-from gradscope.errors import DiagnosisWarning, GradscopeError, InstrumentError
+from gradscope.errors import GradscopeError, InstrumentError
 from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
-from gradscope.records import Alert, Event, ParamStats, StepBatch, StepRecord
-from gradscope.store.ranks import rank_path, shared_default
+from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
+from gradscope.store.ranks import rank_path
 from gradscope.store.writer import StoreWriter
-
-MAX_WARNINGS = 10  # live diagnosis warnings per run; the rest are in scope.alerts and the store
 
 
 class WatchTypeError(GradscopeError, TypeError):
     """``watch`` was handed something that is not a module or an optimizer."""
-
-
-def default_store_path(model: nn.Module, folder: str = "runs", *, shared: bool = False) -> Path:
-    """``runs/<model class>-<YYYYmmdd-HHMMSS>.gsdb``, made unique if taken.
-
-    ``shared``: one of several ranks; every rank must derive the same name without asking the
-    others, so the launcher's start time names it (see :func:`shared_default`).
-    """
-    if shared:
-        return shared_default(folder, type(unwrap(model)).__name__.lower())
-    stem = f"{type(unwrap(model)).__name__.lower()}-{datetime.now():%Y%m%d-%H%M%S}"
-    path = Path(folder) / f"{stem}.gsdb"
-    n = 1
-    while path.exists():
-        path = Path(folder) / f"{stem}-{n}.gsdb"
-        n += 1
-    return path
 
 
 def _optimizers(optimizer: Optimizer | Sequence[Optimizer] | None) -> list[Optimizer]:
@@ -122,11 +102,7 @@ class Scope:
         self._instruments = Instruments(strict=self.options.strict)
         self._alerts: list[Alert] = []
         self._models: dict[str, nn.Module] = {}
-        self._excluded: set[int] = set()
-        self._params: list[WatchedParam] = []
-        self._by_id: dict[int, WatchedParam] = {}
-        self._opt_params: list[list[WatchedParam]] = []
-        self._orphans: list[WatchedParam] = []
+        self._reg = ParamRegistry()
         rank, world_size = world()
         shared = world_size > 1
         logical = Path(store) if store is not None else default_store_path(model, shared=shared)  # type: ignore[arg-type]
@@ -144,19 +120,22 @@ class Scope:
         self._ddp = DesyncCheck(
             self.options,
             models=lambda: self._models,
-            params=lambda: self._params,
+            params=lambda: self._reg.params,
             emit=lambda event: self._batch.events.append(event),
         )
-        self._write_run_info(model, optimizers)
+        self._writer.put("meta", run_info(model, optimizers, self.options))
         self._carry = CarryCheck()
+        self._checks = StepChecks(
+            lambda event: self._batch.events.append(event),
+            carry=self._carry,
+            pending=self._pending,
+            instrument=self._instruments["probes"],
+        )
         self._opt_steps: list[int] = []
-        self._mode_modules: list[tuple[str, nn.Module]] = []
-        self._reported: set[tuple[str, str]] = set()
         self._doctor = (
             LiveDoctor(self.path, flush=self._writer.flush) if self.options.doctor else None
         )
-        self._warn = warn
-        self._warned = 0
+        self._warnings = AlertWarnings(self.path) if warn else None
         self._graph: GraphSnapshot | None = None
         ROOTS.acquire()
         if self.options.graph:
@@ -167,7 +146,7 @@ class Scope:
         try:
             probes = self._instruments["probes"]
             self._tracker = BackwardTracker(
-                self._params,
+                self._reg.params,
                 self._hooks,
                 self._instruments["loss"],
                 self._backward_ended,
@@ -177,7 +156,7 @@ class Scope:
                 self._hooks,
                 probes,
                 step=lambda: self._step,
-                param_ids=lambda: set(self._by_id),
+                param_ids=lambda: set(self._reg.by_id),
                 optimizer_steps=self._optimizer_step_count,
                 emit=self._fact,
             )
@@ -213,10 +192,8 @@ class Scope:
         opts = self.options
         self._models[name] = model
         kept = collect_params({name: model}, include=opts.include, exclude=opts.exclude)
-        kept_ids = {id(wp.param) for wp in kept}
-        self._excluded.update(id(p) for p in model.parameters() if id(p) not in kept_ids)
-        new = [wp for wp in kept if id(wp.param) not in self._by_id]
-        self._register_params(new)
+        self._reg.exclude(model, kept)
+        self._register_params(kept)
         modules = [
             (path, m)
             for path, m in collect_modules({name: model})
@@ -224,7 +201,7 @@ class Scope:
         ]
         if opts.activations:
             self._modules.attach(modules)
-        self._mode_modules += [(p, m) for p, m in modules if _is_mode_dependent(m)]
+        self._checks.add_modules(modules)
         self._writer.put("modules", module_infos(modules))
         self._tracker.attach_new()
         self._update_ownership()
@@ -236,12 +213,7 @@ class Scope:
 
         Used by discovery for the tensors a backward pass reaches that no model holds.
         """
-        new = [
-            WatchedParam(0, name, (), "", t)
-            for name, t in named.items()
-            if id(t) not in self._by_id
-        ]
-        self._register_params(new)
+        self._register_params(WatchedParam(0, name, (), "", t) for name, t in named.items())
         self._tracker.attach_new()
         self._update_ownership()
 
@@ -264,17 +236,7 @@ class Scope:
         index = len(self._optimizers)
         self._optimizers.append(optimizer)
         self._opt_steps.append(0)
-        extra = []
-        for gi, group in enumerate(optimizer.param_groups):
-            for pi, p in enumerate(group["params"]):
-                if (
-                    id(p) not in self._by_id
-                    and id(p) not in self._excluded
-                    and all(e.param is not p for e in extra)
-                ):
-                    name = f"optimizer{index}.group{gi}.param{pi}"
-                    extra.append(WatchedParam(0, name, (), "", p))
-        self._register_params(extra)
+        self._register_params(self._reg.unseen(index, optimizer))
         self._tracker.attach_new()
         self._hooks.add(optimizer.register_step_pre_hook(self._make_step_hook(index, pre=True)))
         self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
@@ -283,42 +245,18 @@ class Scope:
         self._update_ownership()
         self._writer.put(
             "optimizers",
-            [optimizer_info(i, o, self._by_id) for i, o in enumerate(self._optimizers)],
+            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
         )
         self._writer.put("meta", {"optimizers": [type(o).__name__ for o in self._optimizers]})
 
-    def _register_params(self, new: list[WatchedParam]) -> None:
-        for wp in new:
-            wp.index = len(self._params)
-            self._params.append(wp)
-            self._by_id[id(wp.param)] = wp
-        if new:
-            self._writer.put("params", [wp.info() for wp in new])
-            self._writer.put(
-                "meta",
-                {
-                    "n_params": sum(wp.param.numel() for wp in self._params),
-                    "n_trainable": sum(
-                        wp.param.numel() for wp in self._params if wp.param.requires_grad
-                    ),
-                    "devices": sorted({str(wp.param.device) for wp in self._params}) or ["cpu"],
-                    "models": {k: type(unwrap(m)).__name__ for k, m in self._models.items()},
-                },
-            )
+    def _register_params(self, new: Iterable[WatchedParam]) -> None:
+        added = self._reg.register(new)
+        if added:
+            self._writer.put("params", [wp.info() for wp in added])
+            self._writer.put("meta", self._reg.summary(self._models))
 
     def _update_ownership(self) -> None:
-        """Which watched parameters each optimizer updates; the rest are read at step 0's."""
-        self._opt_params = [
-            [
-                self._by_id[id(p)]
-                for g in o.param_groups
-                for p in g["params"]
-                if id(p) in self._by_id
-            ]
-            for o in self._optimizers
-        ]
-        owned = {wp.index for wps in self._opt_params for wp in wps}
-        self._orphans = [wp for wp in self._params if wp.index not in owned]
+        self._reg.assign_owners(self._optimizers)
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -335,6 +273,15 @@ class Scope:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def watches(self, tensor: torch.Tensor) -> bool:
+        """Whether ``tensor`` is one of the parameters this scope records."""
+        return tensor in self._reg
+
+    @property
+    def param_names(self) -> list[str]:
+        """Names of the watched parameters, in the store's order."""
+        return [wp.name for wp in self._reg.params]
 
     def log(self, **scalars: float | torch.Tensor) -> None:
         """Record scalars for the step in progress; ``loss=`` overrides the captured loss.
@@ -420,27 +367,6 @@ class Scope:
         state = "closed" if self._closed else f"step {self._step}"
         return f"<gradscope.Scope {str(self.path)!r} {state}>"
 
-    # -- run information ----------------------------------------------------------------------
-
-    def _write_run_info(self, model: nn.Module | None, optimizers: list[Optimizer]) -> None:
-        inner = unwrap(model) if model is not None else None
-        self._writer.put(
-            "meta",
-            {
-                "gradscope_version": _version(),
-                "torch_version": torch.__version__,
-                "python": sys.version.split()[0],
-                "command_line": list(sys.argv),
-                "started": time.time(),
-                "model": type(inner).__name__ if inner is not None else None,
-                "wrapper": type(model).__name__ if model is not inner else None,
-                "optimizers": [type(o).__name__ for o in optimizers],
-                "options": asdict(self.options),
-                "rank": world()[0],
-                "world_size": world()[1],
-            },
-        )
-
     # -- the step -----------------------------------------------------------------------------
 
     def _logged(self, step: int | None = None) -> bool:
@@ -494,48 +420,36 @@ class Scope:
         self._instruments["probes"].run(self._check_before_step, index, step)
         if not self._logged(step):
             return
-        wps = self._opt_params[index] + (self._orphans if index == 0 else [])
+        wps = self._reg.at_step(index)
         hist = self._histogram_step(step)
         if not self._grads_after_step(index):
             self._capture.grads(wps, histogram=hist, step=step, batch=self._batch)
         self._capture.weights(wps, histogram=hist, step=step, batch=self._batch)
-        self._capture.snapshot(index, self._opt_params[index], step)
+        self._capture.snapshot(index, self._reg.owned[index], step)
 
     def _step_finished(self, index: int) -> None:
         opt = self._optimizers[index]
         step = self._step_of(index)
         if self._logged(step):
             if self._grads_after_step(index):
-                wps = self._opt_params[index] + (self._orphans if index == 0 else [])
+                wps = self._reg.at_step(index)
                 self._capture.grads(
                     wps, histogram=self._histogram_step(step), step=step, batch=self._batch
                 )
             self._capture.updates(index)
             inst = self._instruments["optimizer"]
-            inst.run(capture_state, opt, self._by_id, step, self._pending, inst, self._batch.states)
+            inst.run(capture_state, opt, self._reg.by_id, step, self._pending, inst,
+                     self._batch.states)  # fmt: skip
             inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, step)))
-        self._carry.stepped(self._opt_params[index])
+        self._carry.stepped(self._reg.owned[index])
         self._opt_steps[index] += 1
         if index == 0:
             self._end_step()
         elif step < self._step:
             self._send_steps(force=True)
 
-    def _event(self, kind: str, where: str, details: dict[str, Any]) -> None:
-        self._batch.events.append(Event(self._step, kind, where, details))
-
-    def _event_once(self, kind: str, where: str, details: dict[str, Any]) -> None:
-        """Record a fact the first time it is seen at ``where`` (later repeats add nothing)."""
-        if (kind, where) not in self._reported:
-            self._reported.add((kind, where))
-            self._event(kind, where, details)
-
     def _fact(self, kind: str, where: str, details: dict[str, Any]) -> None:
-        """Record a structural fact once per distinct content."""
-        key = (kind, f"{where}\0{json.dumps(details, sort_keys=True, default=str)}")
-        if key not in self._reported:
-            self._reported.add(key)
-            self._event(kind, where, details)
+        self._checks.fact(self._step, kind, where, details)
 
     def _optimizer_step_count(self, optimizer: Optimizer) -> int | None:
         for i, o in enumerate(self._optimizers):
@@ -544,45 +458,20 @@ class Scope:
         return None
 
     def _check_before_step(self, index: int, step: int) -> None:
-        """Structural facts at an optimizer step: missing or carried gradients, eval mode."""
-        opt = self._optimizers[index]
-        wps = self._opt_params[index]
-        name = f"optimizer{index}:{type(opt).__name__}"
-        if wps and not self._grads_after_step(index):
-            if all(wp.param.grad is None for wp in wps):
-                self._event_once("step_without_grad", name, {"n_params": len(wps)})
-            suspects, lows = self._carry.suspects(wps)
-            if lows is not None:
-                self._pending.add(lows, self._carried_finisher(step, name, suspects),
-                                  self._instruments["probes"])  # fmt: skip
-        if index == 0 and (step < PROBE_STEPS or self._logged(step)):
-            evals = [(p, type(m).__name__, any(q.requires_grad for q in m.parameters()))
-                     for p, m in self._mode_modules if not m.training]  # fmt: skip
-            if evals:
-                self._event_once("eval_mode_step", name, {
-                    "modules": [p for p, _, _ in evals],
-                    "types": [t for _, t, _ in evals],
-                    "trainable": [bool(tr) for _, _, tr in evals],
-                })  # fmt: skip
-
-    def _carried_finisher(self, step: int, where: str, wps: list[WatchedParam]) -> Any:
-        def finish(values: list[float]) -> None:
-            carried = [(wp.name, v) for wp, v in zip(wps, values, strict=True) if v > 0]
-            if carried:
-                self._batch.events.append(Event(step, "grad_carried", where, {
-                    "params": [n for n, _ in carried[:20]],
-                    "norms": [v for _, v in carried[:20]],
-                    "count": len(carried),
-                    "of": len(wps),
-                }))  # fmt: skip
-
-        return finish
+        self._checks.before_step(
+            step,
+            f"optimizer{index}:{type(self._optimizers[index]).__name__}",
+            self._reg.owned[index],
+            grads_ready=not self._grads_after_step(index),
+            check_modes=index == 0 and (step < PROBE_STEPS or self._logged(step)),
+        )
 
     def _run_gradchecks(self) -> None:
         calls, self._probes.function_calls = self._probes.function_calls, []
         for call in calls:
             result = check_function(call.cls, *call.inputs)
-            self._event("custom_function", call.cls.__qualname__, result.as_dict())
+            self._checks.event(self._step, "custom_function", call.cls.__qualname__,
+                               result.as_dict())  # fmt: skip
 
     def _backward_ended(self) -> None:
         if self._closed:
@@ -590,16 +479,13 @@ class Scope:
         if not self._optimizers:
             if self._logged():
                 hist = self._histogram_step()
-                self._capture.grads(
-                    self._params, histogram=hist, step=self._step, batch=self._batch
-                )
-                self._capture.weights(
-                    self._params, histogram=hist, step=self._step, batch=self._batch
-                )
+                params = self._reg.params
+                self._capture.grads(params, histogram=hist, step=self._step, batch=self._batch)
+                self._capture.weights(params, histogram=hist, step=self._step, batch=self._batch)
             self._end_step()
         elif self._logged():  # under DDP, once the all-reduced gradients are in .grad
             self._ddp.after_reduce(
-                lambda: self._instruments["grads"].run(self._capture.preclip, self._params)
+                lambda: self._instruments["grads"].run(self._capture.preclip, self._reg.params)
             )
 
     def _end_step(self) -> None:
@@ -631,19 +517,8 @@ class Scope:
             return
         self._alerts.extend(new)
         self._writer.put("alerts", new)
-        for alert in new if self._warn else ():
-            self._warned += 1
-            if self._warned <= MAX_WARNINGS:
-                text = f"gradscope: {alert.severity}: {alert.code} at {alert.where}"
-                if alert.step is not None:
-                    text += f" (step {alert.step})"
-                warn_at_user_code(f"{text}: {alert.message}", DiagnosisWarning)
-            elif self._warned == MAX_WARNINGS + 1:
-                warn_at_user_code(
-                    "gradscope: more diagnoses than shown; see scope.alerts or "
-                    f"`gradscope doctor {self.path}`",
-                    DiagnosisWarning,
-                )
+        if self._warnings is not None:
+            self._warnings.warn(new)
 
     def _record_step(self) -> None:
         now = time.perf_counter()
@@ -696,7 +571,7 @@ class Scope:
             return
         self._unsent = []
         losses = [loss for _, loss in unsent if loss is not None]
-        batch, self._batch = self._batch, StepBatch()
+        batch = self._batch  # events found while resolving (carried gradients) go in it too
 
         def finish(values: list[float]) -> None:
             it = iter(values)
@@ -712,10 +587,11 @@ class Scope:
         else:
             finish([])
         self._pending.resolve()
+        self._batch = StepBatch()
         if not batch.steps:  # the loss instrument is off: keep the step rows without loss
             batch.steps = [StepRecord(loss=None, **fields) for fields, _ in unsent]
         batch.params = [
-            ParamStats(step=s, param=self._params[i].name, values=v)
+            ParamStats(step=s, param=self._reg.params[i].name, values=v)
             for (s, i), v in self._capture.take_values()
         ]
         self._writer.put("batch", batch)
@@ -723,27 +599,18 @@ class Scope:
     def _release(self) -> None:
         """Drop every reference to the model, its parameters and optimizers."""
         self._models = {}
-        self._excluded = set()
-        self._params = []
-        self._by_id = {}
-        self._opt_params = []
-        self._orphans = []
+        self._reg.release()
         self._optimizers = []
         self._modules = None  # type: ignore[assignment]
         if getattr(self, "_tracker", None) is not None:
             self._tracker.release()
         self._carry.release()
-        self._mode_modules = []
+        self._checks.release()
         self._capture.release()
         self._pending.clear()
         self._unsent = []
         self._module_losses = []
         self._scalars = {}
-
-
-def _is_mode_dependent(module: nn.Module) -> bool:
-    """Modules that compute differently in train and eval mode (Dropout, BatchNorm)."""
-    return isinstance(module, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))
 
 
 def _has_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -755,9 +622,3 @@ def _has_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 def _computes_grads_in_step(opt: Optimizer) -> bool:
     """Optimizers that evaluate a closure inside ``step()`` (LBFGS) have fresh grads only after."""
     return isinstance(opt, torch.optim.LBFGS)
-
-
-def _version() -> str:
-    from gradscope import __version__
-
-    return __version__

@@ -151,7 +151,7 @@ class Discovery:
             opt = ref()
             if opt is None or any(o is opt for o in scope._optimizers):
                 continue
-            if any(id(p) in scope._by_id for g in opt.param_groups for p in g["params"]):
+            if any(scope.watches(p) for g in opt.param_groups for p in g["params"]):
                 scope.add_optimizer(opt)
 
     def _adopt_optimizer(self, optimizer: Optimizer) -> None:
@@ -161,7 +161,7 @@ class Discovery:
             {
                 names.get(id(p), f"tensor{i}"): p
                 for i, p in enumerate(p for g in optimizer.param_groups for p in g["params"])
-                if id(p) not in scope._by_id
+                if not scope.watches(p)
             }
         )
         scope.add_optimizer(optimizer)
@@ -172,10 +172,10 @@ class Discovery:
         if not leaves:
             return
         scope = self._ensure_scope(None)
-        unknown = [t for t in leaves if id(t) not in scope._by_id]
+        unknown = [t for t in leaves if not scope.watches(t)]
         if unknown:
             names = _global_names()
-            taken = {wp.name for wp in scope._params}
+            taken = set(scope.param_names)
             named: dict[str, torch.Tensor] = {}
             for i, t in enumerate(unknown):
                 name = names.get(id(t), f"tensor{i}")

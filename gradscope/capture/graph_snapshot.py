@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gradscope.capture.guard import Instrument
+from gradscope.store.schema import GRAPH_KEY
 
 
 class GraphSnapshot:
@@ -69,7 +70,7 @@ class GraphSnapshot:
         """Store the graph captured in this step (its heat map is complete by now)."""
         if self._graph is not None:
             graph, self._graph = self._graph, None
-            self._instrument.run(lambda: self._store({"graph": graph.to_dict()}))
+            self._instrument.run(lambda: self._store({GRAPH_KEY: graph.to_dict()}))
 
     def close(self) -> None:
         """Undo recording hooks if no backward came, and store a graph still held."""

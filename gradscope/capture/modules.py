@@ -24,6 +24,18 @@ from gradscope.records import ModuleStats
 from gradscope.stats.tensors import activation_summary, finish_activations
 
 
+def finite_check(t: torch.Tensor) -> torch.Tensor:
+    """A device scalar that is NaN or Inf when ``t`` holds a NaN or an Inf.
+
+    The plain sum: the cheapest full reduction, about half the cost of a norm on a large
+    activation. Accumulated in float32 at least, so a half-precision sum does not overflow.
+    """
+    v = t.detach()
+    if v.is_complex():
+        v = torch.view_as_real(v)
+    return v.sum(dtype=torch.float32) if v.dtype in (torch.float16, torch.bfloat16) else v.sum()
+
+
 def first_tensor(output: Any, depth: int = 0) -> torch.Tensor | None:
     """The first floating tensor in a module output (tensor, tuple, dict, dataclass …)."""
     if isinstance(output, torch.Tensor):
@@ -66,9 +78,10 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 class ModuleWatcher:
     """Forward hooks on every module.
 
-    On logged steps each module output gets a cheap on-device norm (in forward order) and its
-    gradient a norm (in backward order), so the first module where NaN/Inf appeared can be named
-    without a per-module sync; on activation steps the full output statistics are taken too.
+    On logged steps each module output gets a cheap on-device finiteness check (in forward
+    order) and so does its gradient (in backward order), so the first module where NaN/Inf
+    appeared can be named without a per-module sync; on activation steps the full output
+    statistics and the gradient's norm are taken too.
     """
 
     def __init__(
@@ -135,8 +148,10 @@ class ModuleWatcher:
         if self._is_probing() and isinstance(module, nn.modules.dropout._DropoutNd):
             self._dropout_outputs[id(t)] = path
         calls = None
+        check = None
         if self._is_activation_step():
             row = activation_summary(t)
+            check = row[1]  # the sum of squares is non-finite exactly when the output is
             calls = self._calls.get(path)
             if calls is None:
                 calls = self._calls[path] = _Calls(
@@ -148,7 +163,7 @@ class ModuleWatcher:
                 self.order.append(path)
             calls.numels.append(t.numel())
             calls.rows.append(row)
-        self._forward_norms.append((path, torch.linalg.vector_norm(t.detach())))
+        self._forward_norms.append((path, finite_check(t) if check is None else check))
         if t.requires_grad:
             t.register_hook(self._make_grad_hook(path, calls))
 
@@ -161,10 +176,12 @@ class ModuleWatcher:
 
     @torch.no_grad()
     def _grad_seen(self, path: str, calls: _Calls | None, grad: torch.Tensor) -> None:
+        if calls is None:
+            self._backward_norms.append((path, finite_check(grad)))
+            return
         norm = torch.linalg.vector_norm(grad.detach())
         self._backward_norms.append((path, norm))
-        if calls is not None:
-            calls.grad_norms.append(norm)
+        calls.grad_norms.append(norm)
 
     def drain(self, step: int, pending: Pending, out: list[ModuleStats]) -> None:
         """Hand this step's statistics to ``pending``; records land in ``out`` on resolve."""

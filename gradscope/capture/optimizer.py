@@ -21,6 +21,10 @@ from gradscope.records import GroupInfo, GroupStats, OptimizerInfo, StateStats
 from gradscope.stats.histogram import strided_sample
 from gradscope.stats.tensors import Summary
 
+#: Elements of each second moment the effective step size's median is taken over (a strided
+#: sample: the median of 4,096 evenly spaced elements is within a percent of the true rank).
+MEDIAN_SAMPLES = 4_096
+
 
 def plain(value: Any) -> Any:
     """A JSON-friendly copy of a hyperparameter (tensors become floats)."""
@@ -94,7 +98,7 @@ def capture_state(
     owners: list[tuple[str, str]] = []
     scalars: list[torch.Tensor] = []
     scalar_owners: list[tuple[str, str]] = []
-    medians: list[torch.Tensor] = []
+    samples: list[torch.Tensor] = []
     moments: list[tuple[str, SecondMoment]] = []
     for group in optimizer.param_groups:
         for p in group["params"]:
@@ -116,7 +120,7 @@ def capture_state(
                     out.append(StateStats(step, wp.name, key, {"value": float(len(value))}))
             moment = second_moment(group, state)
             if moment is not None:
-                medians.append(strided_sample(state[moment.key], 65_536).median().double())
+                samples.append(strided_sample(state[moment.key], MEDIAN_SAMPLES))
                 moments.append((wp.name, moment))
 
     minima: dict[tuple[str, str], float | None] = {}
@@ -141,15 +145,20 @@ def capture_state(
         return finish
 
     # Tensor summaries are added first so their minima exist when the medians finish.
-    pending.add_summaries(tensors, finish_tensors, instrument)
+    pending.add_summaries(tensors, finish_tensors, instrument, nonzero=False)
     for idx in by_device(scalars):
         pending.add(
             torch.stack([scalars[i].double() for i in idx]),
             _finish_scalars([scalar_owners[i] for i in idx], step, out),
             instrument,
         )
-    for idx in by_device(medians):
-        pending.add(torch.stack([medians[i] for i in idx]), finish_medians(idx), instrument)
+    for idx in by_device(samples):
+        pending.add(row_medians([samples[i] for i in idx]), finish_medians(idx), instrument)
+
+
+def row_medians(rows: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.median`` (the lower middle) of each 1-D tensor, as one float64 tensor."""
+    return torch.stack([r.median() for r in rows]).double()
 
 
 def _finish_scalars(

@@ -79,7 +79,10 @@ class ParamCapture:
                     weight_norm=s.norm, weight_mean=s.mean, weight_std=s.std
                 )
 
-        inst.run(self._pending.add_summaries, [p for _, p in pairs], finish, inst)
+        inst.run(
+            self._pending.add_summaries, [p for _, p in pairs], finish, inst,
+            minmax=False, nonzero=False,
+        )  # fmt: skip
         if histogram:
             self._histograms("weight", pairs, step, batch)
 

@@ -33,8 +33,14 @@ class Pending:
         tensors: Sequence[torch.Tensor],
         finish: Callable[[list[Summary]], None],
         instrument: Instrument,
+        *,
+        minmax: bool = True,
+        nonzero: bool = True,
     ) -> None:
-        """Summarise ``tensors`` (any mix of devices) and call ``finish`` with them in order."""
+        """Summarise ``tensors`` (any mix of devices) and call ``finish`` with them in order.
+
+        ``minmax``/``nonzero``: whether min, max and abs-max / the zero fraction are wanted.
+        """
         if not tensors:
             return
         groups = by_device(tensors)
@@ -52,7 +58,9 @@ class Pending:
             return done
 
         for indices in groups:
-            rows, meta = summarize([tensors[i] for i in indices])
+            rows, meta = summarize(
+                [tensors[i] for i in indices], minmax=minmax, nonzero=nonzero
+            )
             self.add(rows, fill(indices, meta), instrument)
 
     def resolve(self) -> None:

@@ -32,7 +32,7 @@ def load_stored_graph(store: str) -> Graph:
     from gradscope.store.reader import open_store
 
     with open_store(store) as run:
-        data = run.meta.get("graph")
+        data = run.graph_snapshot()
     if not isinstance(data, dict):
         raise GradscopeError(
             f"{store} holds no graph snapshot; draw one from the script instead: "

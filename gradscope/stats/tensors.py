@@ -1,13 +1,13 @@
 """Summaries of many tensors at once, computed where the tensors live.
 
 A summary is two steps so that a whole logged step costs one device→host transfer:
-:func:`summarize` launches a handful of reductions per tensor (plus one ``torch._foreach_norm``)
-and returns a small device tensor; the caller moves every such tensor to the host together and
-:func:`finish_summaries` turns the rows into named floats. Reductions were picked by measurement
-on 2 CPU threads (80 tensors, 2.6 M elements): ``_foreach_norm`` 0.4 ms, ``sum`` 0.5 ms,
-``aminmax`` 0.4 ms, ``count_nonzero`` 0.8 ms, against 7 ms for ``std_mean`` and 6–15 ms for an
-``isfinite`` count — so std comes from the sum of squares and non-finite values are counted only
-when a norm says there are some (see :func:`count_nonfinite`).
+:func:`summarize` launches a handful of reductions (``torch._foreach_*`` over the small tensors,
+one per large tensor) and returns a small device tensor; the caller moves every such tensor to
+the host together and :func:`finish_summaries` turns the rows into named floats. Reductions were
+picked by measurement on 2 CPU threads (80 tensors, 2.6 M elements): ``_foreach_norm`` 0.4 ms,
+``sum`` 0.5 ms, ``aminmax`` 0.4 ms, ``count_nonzero`` 0.8 ms, against 7 ms for ``std_mean`` and
+6–15 ms for an ``isfinite`` count — so std comes from the sum of squares and non-finite values
+are counted only when a norm says there are some (see :func:`count_nonfinite`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import torch
 
 #: Rows of the device tensor :func:`summarize` returns.
-ROWS = ("norm", "sum", "min", "max", "nonzero", "std")
-#: Tensors up to this size get a two-pass standard deviation: the one-pass form (from the sum of
-#: squares) loses precision when |mean| >> std, as in LayerNorm/BatchNorm weights and biases,
-#: which are small. Large weight matrices have means near zero, where one pass is exact enough.
-EXACT_STD_MAX = 65_536
+ROWS = ("norm", "sum", "min", "max", "nonzero")
+#: Tensors up to this size are reduced together and in float64. The standard deviation comes
+#: from the sum of squares (one pass), which in float32 loses precision when |mean| >> std, as
+#: in LayerNorm/BatchNorm weights and biases: they are small. Large weight matrices have means
+#: near zero, where one float32 pass is exact enough.
+SMALL_MAX = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,34 +67,54 @@ def _dense_view(t: torch.Tensor) -> tuple[torch.Tensor, int]:
 
 
 @torch.no_grad()
-def summarize(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+def summarize(
+    tensors: Sequence[torch.Tensor], *, minmax: bool = True, nonzero: bool = True
+) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     """Return raw sums as a ``(len(ROWS), len(tensors))`` float64 tensor on the tensors' device.
 
     Also returns ``(numel, implicit_zeros)`` per tensor for :func:`finish_summaries`; both are
     known on the host. All tensors must share one device. Nothing here waits for the device.
+    ``minmax=False`` / ``nonzero=False`` leave those rows NaN (weights need neither).
+
+    Small tensors (biases, norms, small layers) cost the dispatch of each reduction more than
+    the reduction itself, so they are reduced together with ``torch._foreach_*`` kernels,
+    accumulating in float64 so that the one-pass standard deviation is exact enough even when
+    |mean| >> std (LayerNorm weights); large tensors get one float32 reduction each.
     """
     dense = [_dense_view(t) for t in tensors]
     views = [v for v, _ in dense]
-    if len({v.dtype for v in views}) > 1:  # rare (float32 beside float64): one dtype to stack
-        views = [v.double() for v in views]
     meta = [(t.numel(), implicit) for t, (_, implicit) in zip(tensors, dense, strict=True)]
-    norms = torch._foreach_norm(views)
-    sums = [v.sum() for v in views]
-    minmax = [torch.aminmax(v) for v in views]
-    nonzero = [torch.count_nonzero(v) for v in views]
-    nan = views[0].new_full((), math.nan) if views else None
-    stds = [torch.std(v) if 1 < v.numel() <= EXACT_STD_MAX else nan for v in views]
-    rows = torch.stack(
-        [
-            torch.stack(norms).double(),
-            torch.stack(sums).double(),
-            torch.stack([m.min for m in minmax]).double(),
-            torch.stack([m.max for m in minmax]).double(),
-            torch.stack(nonzero).double(),
-            torch.stack(stds).double(),
-        ]
-    )
-    return rows, meta
+    small = [i for i, v in enumerate(views) if v.numel() <= SMALL_MAX]
+    large = [i for i, v in enumerate(views) if v.numel() > SMALL_MAX]
+    parts = [
+        _rows([views[i] for i in group], exact=exact, minmax=minmax, nonzero=nonzero)
+        for group, exact in ((small, True), (large, False))
+        if group
+    ]
+    if len(parts) == 1:
+        return parts[0], meta
+    order = torch.tensor(small + large, device=parts[0].device).argsort()
+    return torch.cat(parts, dim=1)[:, order], meta
+
+
+def _rows(views: list[torch.Tensor], *, exact: bool, minmax: bool, nonzero: bool) -> torch.Tensor:
+    """The ``ROWS`` of tensors of one size class, float64, NaN where not asked for.
+
+    ``exact``: accumulate norms and sums in float64 (small tensors: the one-pass standard
+    deviation needs it, and their reductions cost little either way).
+    """
+    f64 = torch.float64
+    norms = torch._foreach_norm(views, 2, dtype=f64) if exact else torch._foreach_norm(views)
+    sums = [v.sum(dtype=f64) for v in views] if exact else [v.sum() for v in views]
+    nan = views[0].new_full((len(views),), math.nan, dtype=f64)
+    if minmax:
+        pairs = [torch.aminmax(v) for v in views]
+        lo = torch.stack([p.min for p in pairs]).to(f64)
+        hi = torch.stack([p.max for p in pairs]).to(f64)
+    else:
+        lo = hi = nan
+    counts = torch.stack([torch.count_nonzero(v) for v in views]).to(f64) if nonzero else nan
+    return torch.stack([torch.stack(norms).to(f64), torch.stack(sums).to(f64), lo, hi, counts])
 
 
 def finish_summaries(
@@ -106,9 +127,7 @@ def finish_summaries(
     ``torch.std``.
     """
     n = len(tensors_meta)
-    norms, sums, mins, maxs, nonzeros, exact_stds = (
-        rows[k * n : (k + 1) * n] for k in range(len(ROWS))
-    )
+    norms, sums, mins, maxs, nonzeros = (rows[k * n : (k + 1) * n] for k in range(len(ROWS)))
     out = []
     for i, (numel, implicit) in enumerate(tensors_meta):
         if numel == 0:
@@ -119,17 +138,22 @@ def finish_summaries(
         if implicit:
             lo, hi = min(lo, 0.0), max(hi, 0.0)
         mean = total / numel
-        if not implicit and not math.isnan(exact_stds[i]):
-            std = exact_stds[i]
-        elif numel > 1:
-            var = (norm * norm - numel * mean * mean) / (numel - 1)
-            std = math.sqrt(var) if var > 0 else (var if math.isnan(var) else 0.0)
-        else:
-            std = 0.0
+        std = _std(norm * norm, mean, numel)
         absmax = max(abs(lo), abs(hi)) if not (math.isnan(lo) or math.isnan(hi)) else math.nan
         zero_frac = 1.0 - nonzeros[i] / numel
         out.append(Summary(numel, norm, mean, std, lo, hi, absmax, zero_frac))
     return out
+
+
+def _std(sumsq: float, mean: float, numel: int) -> float:
+    """Sample standard deviation from the sum of squares; rounding below 1e-12 of the mean
+    square is no spread (a constant tensor, such as a fresh LayerNorm weight, has std 0)."""
+    if numel < 2:
+        return 0.0
+    var = (sumsq - numel * mean * mean) / (numel - 1)
+    if math.isnan(var):
+        return var
+    return math.sqrt(var) if var > 1e-12 * sumsq / numel else 0.0
 
 
 @torch.no_grad()

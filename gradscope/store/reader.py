@@ -89,6 +89,7 @@ class Run:
                 f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
             )
             self._conn.row_factory = None
+            self._graph_cache: tuple[int, dict[str, Any] | None] | None = None
             self.meta = self._read_meta()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
@@ -104,19 +105,57 @@ class Run:
     # -- structure ------------------------------------------------------------------------------
 
     def _read_meta(self) -> dict[str, Any]:
+        # The graph snapshot can be hundreds of KB; a live view re-reads meta on every poll,
+        # so only its length is read here and graph_snapshot() parses it on demand.
         try:
-            rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
+            rows = self._conn.execute(
+                "SELECT key, CASE WHEN key = ? THEN NULL ELSE value END, length(value) FROM meta",
+                (schema.GRAPH_KEY,),
+            ).fetchall()
         except sqlite3.OperationalError:
             raise StoreError(
                 f"{str(self.path)!r} is not a gradscope store (no meta table)"
             ) from None
         meta: dict[str, Any] = {}
-        for key, value in rows:
+        self._graph_size: int | None = None
+        for key, value, size in rows:
+            if key == schema.GRAPH_KEY:
+                self._graph_size = size
+                continue
             try:
                 meta[key] = json.loads(value)
             except json.JSONDecodeError:
                 meta[key] = value
         return meta
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether the run saved a graph snapshot (read at the last refresh)."""
+        return self._graph_size is not None
+
+    def graph_snapshot(self) -> dict[str, Any] | None:
+        """The graph snapshot the scope saved (``Graph.to_dict()`` form), or ``None``.
+
+        Kept out of ``meta`` so that polling a live store stays cheap; parsed on the first call
+        and again only after the stored snapshot changed size.
+        """
+        if self._graph_size is None:
+            return None
+        if self._graph_cache is not None and self._graph_cache[0] == self._graph_size:
+            return self._graph_cache[1]
+        try:
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (schema.GRAPH_KEY,)
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
+        try:
+            data = json.loads(row[0]) if row else None
+        except json.JSONDecodeError:
+            data = None
+        data = data if isinstance(data, dict) else None
+        self._graph_cache = (self._graph_size, data)
+        return data
 
     def refresh(self) -> None:
         """Re-read run-level tables (meta, parameters, modules, optimizers)."""

@@ -14,6 +14,8 @@ from gradscope.records import MODULE_METRICS, PARAM_METRICS
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x47534442  # "GSDB": lets a reader tell our files from other SQLite files
+#: The meta key of the first step's graph snapshot (read apart from the rest of meta).
+GRAPH_KEY = "graph"
 
 _param_cols = ", ".join(f"{m} REAL" for m in PARAM_METRICS)
 _module_cols = ", ".join(f"{m} REAL" for m in MODULE_METRICS)

@@ -157,7 +157,7 @@ class StoreData:
             self._read_steps(last)
         # A snapshot that appears (the scope saves it after the first backward) is news; one
         # that is replaced is picked up with the next steps, without comparing it every poll.
-        has_graph = isinstance(self.run.meta.get("graph"), dict)
+        has_graph = self.run.has_graph
         graph, self._has_graph = has_graph and not self._has_graph, has_graph
         if not (steps or new_alerts or structure or finished or graph):
             return None
@@ -230,7 +230,7 @@ class StoreData:
         ``GradscopeError`` when a snapshot is there but cannot be read, so the view can say so
         instead of failing.
         """
-        data = self.run.meta.get("graph")
+        data = self.run.graph_snapshot()
         if not isinstance(data, dict):
             return None
         heat = data.get("heat") if isinstance(data.get("heat"), dict) else {}

@@ -45,7 +45,7 @@ def train_watched(store: Path, **kwargs: object) -> tuple[Net, gs.Scope]:
 def test_stored_graph_equals_a_direct_capture_of_the_first_step(tmp_store: Path) -> None:
     train_watched(tmp_store)
     with gs.open_store(tmp_store) as run:
-        stored = Graph.from_dict(run.meta["graph"])
+        stored = Graph.from_dict(run.graph_snapshot())
 
     torch.manual_seed(0)
     model = Net()
@@ -74,7 +74,7 @@ def test_graph_snapshot_changes_no_numbers(tmp_path: Path) -> None:
     ):
         assert torch.equal(p, q), name
     with gs.open_store(tmp_path / "b.gsdb") as run:
-        assert "graph" not in run.meta
+        assert not run.has_graph and run.graph_snapshot() is None
 
 
 def test_no_hook_is_left_when_no_backward_ever_ran(tmp_store: Path) -> None:
@@ -84,7 +84,7 @@ def test_no_hook_is_left_when_no_backward_ever_ran(tmp_store: Path) -> None:
     for name, m in model.named_modules():
         assert not m._forward_hooks and not m._forward_pre_hooks, name
     with gs.open_store(tmp_store) as run:
-        assert "graph" not in run.meta
+        assert not run.has_graph and run.graph_snapshot() is None
 
 
 def test_gradscope_graph_store_draws_the_snapshot(tmp_path: Path) -> None:

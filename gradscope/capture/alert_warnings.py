@@ -1,0 +1,35 @@
+"""Live diagnoses as Python warnings, pointing at the user's line, a bounded number per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from gradscope.capture.guard import warn_at_user_code
+from gradscope.errors import DiagnosisWarning
+from gradscope.records import Alert
+
+MAX_WARNINGS = 10  # per run; the rest are in scope.alerts and the store
+
+
+class AlertWarnings:
+    """Warns about each new alert until ``MAX_WARNINGS``, then once that there are more."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = path
+        self._warned = 0
+
+    def warn(self, alerts: Iterable[Alert]) -> None:
+        for alert in alerts:
+            self._warned += 1
+            if self._warned <= MAX_WARNINGS:
+                text = f"gradscope: {alert.severity}: {alert.code} at {alert.where}"
+                if alert.step is not None:
+                    text += f" (step {alert.step})"
+                warn_at_user_code(f"{text}: {alert.message}", DiagnosisWarning)
+            elif self._warned == MAX_WARNINGS + 1:
+                warn_at_user_code(
+                    "gradscope: more diagnoses than shown; see scope.alerts or "
+                    f"`gradscope doctor {self._path}`",
+                    DiagnosisWarning,
+                )
