@@ -58,9 +58,7 @@ class Pending:
             return done
 
         for indices in groups:
-            rows, meta = summarize(
-                [tensors[i] for i in indices], minmax=minmax, nonzero=nonzero
-            )
+            rows, meta = summarize([tensors[i] for i in indices], minmax=minmax, nonzero=nonzero)
             self.add(rows, fill(indices, meta), instrument)
 
     def resolve(self) -> None:
