@@ -100,7 +100,7 @@ DEFAULTS: dict[str, tuple[int, int, int]] = {
     "mlp": (6, 100, 30),
     "lenet": (6, 50, 20),
     "gru": (5, 20, 6),
-    "transformer": (4, 10, 3),
+    "transformer": (8, 10, 3),
 }
 QUICK: dict[str, tuple[int, int, int]] = {
     "mlp": (3, 50, 20),
