@@ -17,7 +17,7 @@ from gradscope.capture.pending import Pending, by_device
 from gradscope.options import WatchOptions
 from gradscope.records import Histogram, StepBatch
 from gradscope.stats.histogram import histograms
-from gradscope.stats.tensors import Summary, count_nonfinite
+from gradscope.stats.tensors import Summary, count_nonfinite, norms
 
 Key = tuple[int, int]  # (step, parameter index)
 
@@ -199,10 +199,18 @@ class ParamCapture:
             return
         with_grad = [wp for wp in wps if wp.param.grad is not None and not wp.param.grad.is_sparse]
         if with_grad:
-            norms = inst.run(torch._foreach_norm, [wp.param.grad for wp in with_grad])
-            if norms is not None:
-                device = norms[0].device
-                self._preclip = (with_grad, torch.stack([n.double().to(device) for n in norms]))
+            grads = [wp.param.grad for wp in with_grad]
+            groups = by_device(grads)
+            found = inst.run(
+                lambda: torch.cat(
+                    [
+                        norms([grads[i] for i in idx]).to(grads[groups[0][0]].device)
+                        for idx in groups
+                    ]
+                )
+            )
+            if found is not None:
+                self._preclip = ([with_grad[i] for idx in groups for i in idx], found)
 
     def finish_step(self, step: int) -> None:
         """Queue what waits for the step's end (pre-clip norms)."""

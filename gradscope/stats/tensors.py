@@ -97,6 +97,28 @@ def summarize(
     return torch.cat(parts, dim=1)[:, order], meta
 
 
+@torch.no_grad()
+def norms(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The L2 norm of each tensor as one float64 tensor, computed exactly as :func:`summarize`
+    computes its ``norm`` row (so a norm taken before clipping equals the one taken after when
+    nothing was clipped). All tensors must share one device."""
+    views = [_dense_view(t)[0] for t in tensors]
+    out: list[torch.Tensor] = [views[0]] * len(views) if views else []
+    for exact in (True, False):
+        group = [i for i, v in enumerate(views) if (v.numel() <= SMALL_MAX) == exact]
+        if not group:
+            continue
+        picked = [views[i] for i in group]
+        found = (
+            torch._foreach_norm(picked, 2, dtype=torch.float64)
+            if exact
+            else torch._foreach_norm(picked)
+        )
+        for i, n in zip(group, found, strict=True):
+            out[i] = n.to(torch.float64)
+    return torch.stack(out)
+
+
 def _rows(views: list[torch.Tensor], *, exact: bool, minmax: bool, nonzero: bool) -> torch.Tensor:
     """The ``ROWS`` of tensors of one size class, float64, NaN where not asked for.
 
