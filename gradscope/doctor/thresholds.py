@@ -29,7 +29,7 @@ class Thresholds:
     ``explode_bound``: alert when the smoothed total gradient norm exceeds this, whatever the
     baseline (demos: at most 37.5).
     ``vanish_ratio``: alert when an earlier layer's median per-element gradient is smaller than
-    this fraction of a later layer's (demos: at least 0.0058).
+    this fraction of a later, like layer's (demos: at least 0.199).
     ``dead_fraction``: a ReLU-type module whose outputs are at least this fraction of exact
     zeros on its last activation records is dead (healthy ReLUs: at most 0.68).
     ``dead_records``: how many of the last activation records must all be that dead.
