@@ -11,13 +11,18 @@ import os
 import runpy
 import sys
 import traceback
-from datetime import datetime
 from pathlib import Path
 
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
-from gradscope.store.ranks import env_world, launch_stamp, rank_path, split_rank
+from gradscope.store.ranks import (
+    env_world,
+    launch_stamp,
+    rank_path,
+    split_rank,
+    timestamped_default,
+)
 
 
 def default_run_store(script: Path, folder: str = "runs") -> Path:
@@ -28,13 +33,7 @@ def default_run_store(script: Path, folder: str = "runs") -> Path:
     """
     if world_size() > 1:
         return Path(folder) / f"{script.stem}-{launch_stamp()}.gsdb"
-    stem = f"{script.stem}-{datetime.now():%Y%m%d-%H%M%S}"
-    path = Path(folder) / f"{stem}.gsdb"
-    n = 1
-    while path.exists():
-        path = Path(folder) / f"{stem}-{n}.gsdb"
-        n += 1
-    return path
+    return timestamped_default(folder, script.stem)
 
 
 def world_size() -> int:

@@ -204,7 +204,7 @@ class Scope:
         self._checks.add_modules(modules)
         self._writer.put("modules", module_infos(modules))
         self._tracker.attach_new()
-        self._update_ownership()
+        self._reg.assign_owners(self._optimizers)
         if self._graph is not None and self._step == 0:
             self._graph.start(model)
 
@@ -215,7 +215,7 @@ class Scope:
         """
         self._register_params(WatchedParam(0, name, (), "", t) for name, t in named.items())
         self._tracker.attach_new()
-        self._update_ownership()
+        self._reg.assign_owners(self._optimizers)
 
     def add_optimizer(self, optimizer: Optimizer) -> None:
         """Watch another optimizer; the first one added counts the steps.
@@ -242,7 +242,7 @@ class Scope:
         self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
         if index == 0:
             self._ddp.attach(optimizer, self._hooks)  # after the scope's hook: same numbers
-        self._update_ownership()
+        self._reg.assign_owners(self._optimizers)
         self._writer.put(
             "optimizers",
             [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
@@ -254,9 +254,6 @@ class Scope:
         if added:
             self._writer.put("params", [wp.info() for wp in added])
             self._writer.put("meta", self._reg.summary(self._models))
-
-    def _update_ownership(self) -> None:
-        self._reg.assign_owners(self._optimizers)
 
     # -- public API -----------------------------------------------------------------------------
 

@@ -201,14 +201,12 @@ class ParamCapture:
         if with_grad:
             grads = [wp.param.grad for wp in with_grad]
             groups = by_device(grads)
-            found = inst.run(
-                lambda: torch.cat(
-                    [
-                        norms([grads[i] for i in idx]).to(grads[groups[0][0]].device)
-                        for idx in groups
-                    ]
-                )
-            )
+            device = grads[groups[0][0]].device
+
+            def per_device() -> torch.Tensor:
+                return torch.cat([norms([grads[i] for i in idx]).to(device) for idx in groups])
+
+            found = inst.run(per_device)
             if found is not None:
                 self._preclip = ([with_grad[i] for idx in groups for i in idx], found)
 

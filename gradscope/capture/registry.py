@@ -49,19 +49,14 @@ class ParamRegistry:
         self.excluded.update(id(p) for p in model.parameters() if id(p) not in kept_ids)
 
     def unseen(self, index: int, optimizer: Optimizer) -> list[WatchedParam]:
-        """The optimizer's parameters that no model holds, under generated names."""
-        extra: list[WatchedParam] = []
-        for gi, group in enumerate(optimizer.param_groups):
-            for pi, p in enumerate(group["params"]):
-                if (
-                    id(p) not in self.by_id
-                    and id(p) not in self.excluded
-                    and all(e.param is not p for e in extra)
-                ):
-                    extra.append(
-                        WatchedParam(0, f"optimizer{index}.group{gi}.param{pi}", (), "", p)
-                    )
-        return extra
+        """The optimizer's parameters that no model holds, under generated names (a parameter
+        listed twice comes twice; :meth:`register` keeps the first)."""
+        return [
+            WatchedParam(0, f"optimizer{index}.group{gi}.param{pi}", (), "", p)
+            for gi, group in enumerate(optimizer.param_groups)
+            for pi, p in enumerate(group["params"])
+            if id(p) not in self.by_id and id(p) not in self.excluded
+        ]
 
     def assign_owners(self, optimizers: list[Optimizer]) -> None:
         """Recompute which watched parameters each optimizer updates, and the orphans."""

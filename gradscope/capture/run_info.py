@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from torch.optim import Optimizer
 from gradscope.capture.ddp import world
 from gradscope.capture.naming import unwrap
 from gradscope.options import WatchOptions
-from gradscope.store.ranks import shared_default
+from gradscope.store.ranks import shared_default, timestamped_default
 
 
 def default_store_path(model: nn.Module, folder: str = "runs", *, shared: bool = False) -> Path:
@@ -25,15 +24,8 @@ def default_store_path(model: nn.Module, folder: str = "runs", *, shared: bool =
     ``shared``: one of several ranks; every rank must derive the same name without asking the
     others, so the launcher's start time names it (see :func:`shared_default`).
     """
-    if shared:
-        return shared_default(folder, type(unwrap(model)).__name__.lower())
-    stem = f"{type(unwrap(model)).__name__.lower()}-{datetime.now():%Y%m%d-%H%M%S}"
-    path = Path(folder) / f"{stem}.gsdb"
-    n = 1
-    while path.exists():
-        path = Path(folder) / f"{stem}-{n}.gsdb"
-        n += 1
-    return path
+    prefix = type(unwrap(model)).__name__.lower()
+    return shared_default(folder, prefix) if shared else timestamped_default(folder, prefix)
 
 
 def run_info(

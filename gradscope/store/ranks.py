@@ -106,6 +106,17 @@ def launch_stamp() -> str:
     return f"{datetime.fromtimestamp(started):%Y%m%d-%H%M%S}"
 
 
+def timestamped_default(folder: str | os.PathLike[str], prefix: str) -> Path:
+    """``<folder>/<prefix>-<YYYYmmdd-HHMMSS>.gsdb``, with ``-1``, ``-2`` … when that is taken."""
+    stem = f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+    path = Path(folder) / f"{stem}.gsdb"
+    n = 1
+    while path.exists():
+        path = Path(folder) / f"{stem}-{n}.gsdb"
+        n += 1
+    return path
+
+
 def shared_default(folder: str | os.PathLike[str], prefix: str) -> Path:
     """``<folder>/<prefix>-<launch stamp>.gsdb``; later ones in the process get ``-1``, ``-2``.
 
