@@ -163,12 +163,10 @@ class Scope:
             self._modules = ModuleWatcher(
                 self._hooks,
                 self._instruments["modules"],
-                is_logged=lambda: not self._closed and self._logged(),
-                is_activation_step=self._logging_activations,
-                is_probing=lambda: self._step < PROBE_STEPS,
                 emit=self._fact,
                 on_loss=self._module_losses.append,
             )
+            self._begin_module_step()
             if model is not None:
                 self.add_model(model, name="")
             for opt in optimizers:
@@ -369,8 +367,13 @@ class Scope:
     def _logged(self, step: int | None = None) -> bool:
         return (self._step if step is None else step) % self.options.every == 0
 
-    def _logging_activations(self) -> bool:
-        return not self._closed and self._step % self.options.activation_every == 0
+    def _begin_module_step(self) -> None:
+        if self._modules is not None:
+            self._modules.begin_step(
+                logged=self._logged(),
+                activations=self._step % self.options.activation_every == 0,
+                probing=self._step < PROBE_STEPS,
+            )
 
     def _histogram_step(self, step: int | None = None) -> bool:
         return (self._step if step is None else step) % self.options.histogram_every == 0
@@ -495,6 +498,7 @@ class Scope:
             self._instruments["probes"].run(self._probes.end_step)
             self._step += 1
             self._carry.active = self._step < PROBE_STEPS + 2 or self._logged()
+            self._begin_module_step()
             if self._graph is not None:
                 self._graph.step_ended()
             if self._doctor is not None:

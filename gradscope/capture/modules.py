@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,21 @@ def finite_check(t: torch.Tensor) -> torch.Tensor:
     if v.is_complex():
         v = torch.view_as_real(v)
     return v.sum(dtype=torch.float32) if v.dtype in (torch.float16, torch.bfloat16) else v.sum()
+
+
+#: Leaf modules that turn finite inputs into finite outputs, so they cannot be where NaN/Inf
+#: first appears. When such a module's input is an output already checked this step, its own
+#: output is not checked again (in LeNet-5 that halves the elements the forward checks read).
+#: Average pools are left out: a half-precision sum can overflow.
+FINITE_PRESERVING: tuple[type[nn.Module], ...] = (
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Tanh, nn.Sigmoid, nn.Hardtanh, nn.Hardsigmoid, nn.Hardswish, nn.Softsign, nn.Softplus,
+    nn.Tanhshrink, nn.Threshold, nn.Softmax, nn.LogSoftmax,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+    nn.Identity, nn.Flatten, nn.Unflatten,
+)  # fmt: skip
 
 
 def first_tensor(output: Any, depth: int = 0) -> torch.Tensor | None:
@@ -78,10 +94,12 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 class ModuleWatcher:
     """Forward hooks on every module.
 
-    On logged steps each module output gets a cheap on-device finiteness check (in forward
-    order) and so does its gradient (in backward order), so the first module where NaN/Inf
-    appeared can be named without a per-module sync; on activation steps the full output
-    statistics and the gradient's norm are taken too.
+    On logged steps each module output gets a cheap on-device finiteness check, in forward
+    order, so the first module where NaN/Inf appeared can be named without a per-module sync.
+    On activation steps the full output statistics are taken, and each output's gradient gets
+    its norm (``out_grad_norm``) and a finiteness check in backward order; on the other logged
+    steps the doctor tells the backward origin from the parameters' gradient NaN/Inf counts,
+    which every logged step has, so no tensor hook is paid there.
     """
 
     def __init__(
@@ -89,17 +107,11 @@ class ModuleWatcher:
         hooks: HookGroup,
         instrument: Instrument,
         *,
-        is_logged: Callable[[], bool],
-        is_activation_step: Callable[[], bool],
-        is_probing: Callable[[], bool],
         emit: Emit,
         on_loss: Callable[[torch.Tensor], None] | None = None,
     ) -> None:
         self._hooks = hooks
         self._instrument = instrument
-        self._is_logged = is_logged
-        self._is_activation_step = is_activation_step
-        self._is_probing = is_probing
         self._emit = emit
         self._on_loss = on_loss
         self._calls: dict[str, _Calls] = {}
@@ -108,22 +120,40 @@ class ModuleWatcher:
         self._backward_norms: list[tuple[str, torch.Tensor]] = []
         self._dropout_outputs: dict[int, str] = {}
         self._nonfinite_seen: set[str] = set()
+        #: Outputs checked this step, by id, with their version (an in-place op since then could
+        #: have brought NaN in): a finite-preserving module fed one needs no check of its own.
+        self._checked: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
+        self._logged = False
+        self._activations = False
+        self._probing = False
+
+    def begin_step(self, *, logged: bool, activations: bool, probing: bool) -> None:
+        """Say what the step starting now records (set by the scope, read by every hook)."""
+        self._logged = logged
+        self._activations = logged and activations
+        self._probing = probing
 
     def attach(self, modules: list[tuple[str, nn.Module]]) -> None:
         """Hook the forward of each ``(path, module)``."""
         for path, module in modules:
-            self._hooks.add(module.register_forward_hook(self._make_hook(path)))
+            self._hooks.add(module.register_forward_hook(self._make_hook(path, module)))
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 self._hooks.add(module.register_forward_pre_hook(self._make_bn_hook(path)))
 
-    def _make_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
+    def _make_hook(self, path: str, module: nn.Module) -> Callable[[nn.Module, Any, Any], None]:
+        is_loss = self._on_loss is not None and isinstance(module, nn.modules.loss._Loss)
+        preserving = isinstance(module, FINITE_PRESERVING)
+        is_dropout = isinstance(module, nn.modules.dropout._DropoutNd)
+        instrument = self._instrument
+
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            if not self._instrument.enabled or not torch.is_grad_enabled():
+            if not instrument.enabled or not torch.is_grad_enabled():
                 return
-            if self._on_loss is not None and isinstance(module, nn.modules.loss._Loss):
-                self._instrument.run(self._loss_output, output)
-            if self._is_logged():
-                self._instrument.run(self._record, path, module, output)
+            if is_loss:
+                instrument.run(self._loss_output, output)
+            if self._logged:
+                source = args[0] if preserving and args else None
+                instrument.run(self._record, path, module, output, source, is_dropout)
 
         return hook
 
@@ -141,33 +171,44 @@ class ModuleWatcher:
             self._on_loss(output.detach().reshape(()).clone())
 
     @torch.no_grad()
-    def _record(self, path: str, module: nn.Module, output: Any) -> None:
+    def _record(
+        self, path: str, module: nn.Module, output: Any, source: Any, is_dropout: bool
+    ) -> None:
         t = first_tensor(output)
         if t is None:
             return
-        if self._is_probing() and isinstance(module, nn.modules.dropout._DropoutNd):
+        if is_dropout and self._probing:
             self._dropout_outputs[id(t)] = path
-        calls = None
-        check = None
-        if self._is_activation_step():
-            row = activation_summary(t)
-            check = row[1]  # the sum of squares is non-finite exactly when the output is
-            calls = self._calls.get(path)
-            if calls is None:
-                calls = self._calls[path] = _Calls(
-                    shape=tuple(t.shape),
-                    dtype=str(t.dtype).removeprefix("torch."),
-                    device=str(t.device),
-                    training=module.training,
-                )
-                self.order.append(path)
-            calls.numels.append(t.numel())
-            calls.rows.append(row)
-        self._forward_norms.append((path, finite_check(t) if check is None else check))
+        if not self._activations:
+            skip = source is not None and self._was_checked(source)
+            self._checked[id(t)] = (weakref.ref(t), t._version)
+            if not skip:  # a skipped output is finite exactly when its checked input is
+                self._forward_norms.append((path, finite_check(t)))
+            return
+        row = activation_summary(t)
+        calls = self._calls.get(path)
+        if calls is None:
+            calls = self._calls[path] = _Calls(
+                shape=tuple(t.shape),
+                dtype=str(t.dtype).removeprefix("torch."),
+                device=str(t.device),
+                training=module.training,
+            )
+            self.order.append(path)
+        calls.numels.append(t.numel())
+        calls.rows.append(row)
+        # The sum of squares is non-finite exactly when the output is.
+        self._forward_norms.append((path, row[1]))
         if t.requires_grad:
             t.register_hook(self._make_grad_hook(path, calls))
 
-    def _make_grad_hook(self, path: str, calls: _Calls | None) -> Callable[[torch.Tensor], None]:
+    def _was_checked(self, source: Any) -> bool:
+        if not isinstance(source, torch.Tensor):
+            return False
+        entry = self._checked.get(id(source))
+        return entry is not None and entry[0]() is source and entry[1] == source._version
+
+    def _make_grad_hook(self, path: str, calls: _Calls) -> Callable[[torch.Tensor], None]:
         def hook(grad: torch.Tensor) -> None:
             if self._instrument.enabled:
                 self._instrument.run(self._grad_seen, path, calls, grad)
@@ -175,10 +216,7 @@ class ModuleWatcher:
         return hook
 
     @torch.no_grad()
-    def _grad_seen(self, path: str, calls: _Calls | None, grad: torch.Tensor) -> None:
-        if calls is None:
-            self._backward_norms.append((path, finite_check(grad)))
-            return
+    def _grad_seen(self, path: str, calls: _Calls, grad: torch.Tensor) -> None:
         norm = torch.linalg.vector_norm(grad.detach())
         self._backward_norms.append((path, norm))
         calls.grad_norms.append(norm)
@@ -210,6 +248,7 @@ class ModuleWatcher:
                             self._instrument)  # fmt: skip
         self._forward_norms = []
         self._backward_norms = []
+        self._checked = {}
 
     def _first_nonfinite(self, kind: str, paths: list[str]) -> Callable[[list[float]], None]:
         def finish(values: list[float]) -> None:
@@ -251,3 +290,4 @@ class ModuleWatcher:
         self.order = []
         self._forward_norms = []
         self._backward_norms = []
+        self._checked = {}
