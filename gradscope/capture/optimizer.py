@@ -6,6 +6,7 @@ only where the optimizer keeps a second-moment estimate (the Adam family).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,10 @@ from gradscope.capture.guard import Instrument
 from gradscope.capture.naming import WatchedParam
 from gradscope.capture.pending import Pending, by_device
 from gradscope.records import GroupInfo, GroupStats, OptimizerInfo, StateStats
-from gradscope.stats.histogram import strided_sample
 from gradscope.stats.tensors import Summary
 
-#: Elements of each second moment the effective step size's median is taken over (a strided
-#: sample: the median of 4,096 evenly spaced elements is within a percent of the true rank).
+#: Elements of each second moment the effective step size's median is taken over (an evenly
+#: spaced sample: the median of 4,096 of them is within a percent of the true rank).
 MEDIAN_SAMPLES = 4_096
 
 
@@ -92,15 +92,18 @@ def capture_state(
 
     Tensors shaped like data get ``norm``, ``mean`` and ``absmax``; one-element tensors and
     numbers (``step``) their ``value``; lists (LBFGS history) their length as ``value``.
-    Adam-family state also gets ``eff_step.median`` and ``eff_step.max``.
+    Adam-family state also gets ``eff_step.median`` and ``eff_step.max``, worked out on the host
+    once the step count has arrived with the rest (reading it here would be a sync per
+    parameter when the count lives on the device, as with ``capturable=True``).
     """
     tensors: list[torch.Tensor] = []
     owners: list[tuple[str, str]] = []
     scalars: list[torch.Tensor] = []
     scalar_owners: list[tuple[str, str]] = []
     samples: list[torch.Tensor] = []
-    moments: list[tuple[str, SecondMoment]] = []
+    moments: list[_Moment] = []
     for group in optimizer.param_groups:
+        adam = _adam_family(group)
         for p in group["params"]:
             wp = by_id.get(id(p))
             state = optimizer.state.get(p)
@@ -109,7 +112,7 @@ def capture_state(
             for key, value in state.items():
                 if isinstance(value, torch.Tensor):
                     if value.dim() == 0:
-                        scalars.append(value.detach().reshape(()))
+                        scalars.append(value.detach())
                         scalar_owners.append((wp.name, key))
                     elif value.numel() > 0:
                         tensors.append(value)
@@ -118,12 +121,13 @@ def capture_state(
                     out.append(StateStats(step, wp.name, key, {"value": v}))
                 elif isinstance(value, (list, tuple)):
                     out.append(StateStats(step, wp.name, key, {"value": float(len(value))}))
-            moment = second_moment(group, state)
-            if moment is not None:
-                samples.append(strided_sample(state[moment.key], MEDIAN_SAMPLES))
-                moments.append((wp.name, moment))
+            key = _moment_key(state) if adam else None
+            if key is not None:
+                samples.append(even_sample(state[key], MEDIAN_SAMPLES))
+                moments.append(_Moment(wp.name, key, group, state["step"]))
 
     minima: dict[tuple[str, str], float | None] = {}
+    steps: dict[str, float] = {}
 
     def finish_tensors(summaries: list[Summary]) -> None:
         for (name, key), s in zip(owners, summaries, strict=True):
@@ -132,43 +136,84 @@ def capture_state(
             )
             minima[(name, key)] = s.min
 
-    def finish_medians(indices: list[int]) -> Callable[[list[float]], None]:
+    def finish_scalars(idx: list[int]) -> Callable[[list[float]], None]:
         def finish(values: list[float]) -> None:
-            for i, median in zip(indices, values, strict=True):
-                name, m = moments[i]
-                eff = {"median": m.step_size(median)}
-                low = minima.get((name, m.key))
-                if low is not None:
-                    eff["max"] = m.step_size(low)
-                out.append(StateStats(step, name, "eff_step", eff))
+            for i, v in zip(idx, values, strict=True):
+                name, key = scalar_owners[i]
+                out.append(StateStats(step, name, key, {"value": v}))
+                if key == "step":
+                    steps[name] = v
 
         return finish
 
-    # Tensor summaries are added first so their minima exist when the medians finish.
+    def finish_medians(idx: list[int]) -> Callable[[list[float]], None]:
+        def finish(values: list[float]) -> None:
+            for i, median in zip(idx, values, strict=True):
+                m = moments[i]
+                t = steps.get(m.name) if isinstance(m.step, torch.Tensor) else _scalar(m.step)
+                if t is None:
+                    continue
+                size = second_moment(m.group, m.key, t).step_size
+                eff = {"median": size(median)}
+                low = minima.get((m.name, m.key))
+                if low is not None:
+                    eff["max"] = size(low)
+                out.append(StateStats(step, m.name, "eff_step", eff))
+
+        return finish
+
+    # Finishers run in the order they were added: the medians need the minima and step counts.
     pending.add_summaries(tensors, finish_tensors, instrument, nonzero=False)
     for idx in by_device(scalars):
         pending.add(
-            torch.stack([scalars[i].double() for i in idx]),
-            _finish_scalars([scalar_owners[i] for i in idx], step, out),
-            instrument,
+            torch.stack([scalars[i] for i in idx]).double(), finish_scalars(idx), instrument
         )
-    for idx in by_device(samples):
+    for idx in _by_device_and_length(samples):
         pending.add(row_medians([samples[i] for i in idx]), finish_medians(idx), instrument)
 
 
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """Where one parameter's second moment is, until its step count is on the host."""
+
+    name: str
+    key: str
+    group: dict[str, Any]
+    step: Any
+
+
 def row_medians(rows: list[torch.Tensor]) -> torch.Tensor:
-    """``torch.median`` (the lower middle) of each 1-D tensor, as one float64 tensor."""
-    return torch.stack([r.median() for r in rows]).double()
+    """``torch.median`` (the lower middle) of each 1-D tensor, as one float64 tensor.
+
+    Rows of one length go through one ``median(dim=1)``.
+    """
+    if len(rows) == 1:
+        return rows[0].median().double().reshape(1)
+    return torch.stack(rows).median(dim=1).values.double()
 
 
-def _finish_scalars(
-    owners: list[tuple[str, str]], step: int, out: list[StateStats]
-) -> Callable[[list[float]], None]:
-    def finish(values: list[float]) -> None:
-        for (name, key), v in zip(owners, values, strict=True):
-            out.append(StateStats(step, name, key, {"value": v}))
+def even_sample(t: torch.Tensor, k: int) -> torch.Tensor:
+    """``t`` flattened as float, or exactly ``k`` evenly spaced elements of it when larger.
 
-    return finish
+    Exactly ``k`` so that the samples of all large tensors share one length (one median call).
+    """
+    flat = t.detach().reshape(-1)
+    n = flat.numel()
+    if n > k:
+        flat = flat.index_select(0, _spaced(n, k, flat.device))
+    return flat.float()
+
+
+@functools.lru_cache(maxsize=256)
+def _spaced(n: int, k: int, device: torch.device) -> torch.Tensor:
+    return torch.arange(k, device=device, dtype=torch.int64).mul_(n).div_(k, rounding_mode="floor")
+
+
+def _by_device_and_length(rows: list[torch.Tensor]) -> list[list[int]]:
+    groups: dict[tuple[torch.device, int], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((r.device, r.numel()), []).append(i)
+    return list(groups.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,23 +233,30 @@ class SecondMoment:
         return self.lr / (denom + self.eps)
 
 
-def second_moment(group: dict[str, Any], state: dict[str, Any]) -> SecondMoment | None:
-    """The Adam-family second moment of one parameter's state, else ``None``."""
-    betas = group.get("betas")
-    if not betas or "eps" not in group or "step" not in state:
+def _adam_family(group: dict[str, Any]) -> bool:
+    return bool(group.get("betas")) and "eps" in group
+
+
+def _moment_key(state: dict[str, Any]) -> str | None:
+    """Which state entry holds the Adam-family second moment, if any."""
+    if "step" not in state:
         return None
-    t = float(plain(state["step"]))
-    lr = float(plain(group["lr"]))
-    eps = float(group["eps"])
     for key in ("max_exp_avg_sq", "exp_avg_sq"):
         value = state.get(key)
         if isinstance(value, torch.Tensor) and value.dim() > 0 and not value.is_sparse:
-            correction = max(1.0 - float(betas[1]) ** t, 1e-300)
-            return SecondMoment(key, lr, eps, correction, squared=True)
+            return key
     value = state.get("exp_inf")
     if isinstance(value, torch.Tensor) and value.dim() > 0:
-        # Adamax adds eps into exp_inf itself, so its step is lr_t / exp_inf.
-        return SecondMoment(
-            "exp_inf", lr / max(1.0 - float(betas[0]) ** t, 1e-300), 0.0, 1.0, False
-        )
+        return "exp_inf"
     return None
+
+
+def second_moment(group: dict[str, Any], key: str, t: float) -> SecondMoment:
+    """How ``key`` (from :func:`_moment_key`) turns into a step size after ``t`` steps."""
+    betas = group["betas"]
+    lr = float(plain(group["lr"]))
+    if key == "exp_inf":
+        # Adamax adds eps into exp_inf itself, so its step is lr_t / exp_inf.
+        return SecondMoment(key, lr / max(1.0 - float(betas[0]) ** t, 1e-300), 0.0, 1.0, False)
+    correction = max(1.0 - float(betas[1]) ** t, 1e-300)
+    return SecondMoment(key, lr, float(group["eps"]), correction, squared=True)

@@ -20,10 +20,11 @@ import torch
 
 #: Rows of the device tensor :func:`summarize` returns.
 ROWS = ("norm", "sum", "min", "max", "nonzero")
-#: Tensors up to this size are reduced together and in float64. The standard deviation comes
+#: Vectors (1-D tensors) up to this size are reduced in float64. The standard deviation comes
 #: from the sum of squares (one pass), which in float32 loses precision when |mean| >> std, as
-#: in LayerNorm/BatchNorm weights and biases: they are small. Large weight matrices have means
-#: near zero, where one float32 pass is exact enough.
+#: in LayerNorm/BatchNorm weights and biases: they are vectors, and small. Weight matrices have
+#: means near zero, where one float32 pass is exact enough, and converting them to float64
+#: would cost more than all their other reductions together.
 SMALL_MAX = 65_536
 
 
@@ -66,55 +67,84 @@ def _dense_view(t: torch.Tensor) -> tuple[torch.Tensor, int]:
     return values, implicit
 
 
+#: Dtypes reduced as they are (anything else goes through :func:`_dense_view`).
+_PLAIN = (torch.float32, torch.float64)
+
+
+def _views(tensors: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+    """What :func:`summarize` reduces, and ``(numel, implicit_zeros)`` per tensor."""
+    views = []
+    meta = []
+    strided = torch.strided
+    for t in tensors:
+        n = t.numel()
+        if t.layout is strided and t.dtype in _PLAIN and n:
+            views.append(t)  # under no_grad: reductions of a parameter record nothing
+            meta.append((n, 0))
+        else:
+            v, implicit = _dense_view(t)
+            views.append(v)
+            meta.append((n, implicit))
+    return views, meta
+
+
 @torch.no_grad()
 def summarize(
     tensors: Sequence[torch.Tensor], *, minmax: bool = True, nonzero: bool = True
-) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+) -> tuple[torch.Tensor, list[tuple[int, int, int]]]:
     """Return raw sums as a ``(len(ROWS), len(tensors))`` float64 tensor on the tensors' device.
 
-    Also returns ``(numel, implicit_zeros)`` per tensor for :func:`finish_summaries`; both are
-    known on the host. All tensors must share one device. Nothing here waits for the device.
-    ``minmax=False`` / ``nonzero=False`` leave those rows NaN (weights need neither).
+    Also returns ``(numel, implicit_zeros, column)`` per tensor, in input order, for
+    :func:`finish_summaries`: the rows hold the float64 class first, so a tensor's values are
+    in its ``column``. All of it is known on the host, and nothing here waits for the device.
+    All tensors must share one device. ``minmax=False`` / ``nonzero=False`` leave those rows
+    NaN (weights need neither).
 
-    Small tensors (biases, norms, small layers) are reduced in float64, so that the one-pass
-    standard deviation is exact enough even when |mean| >> std (LayerNorm weights); large ones
-    in float32, once each. Norms of each size class come from one ``torch._foreach_norm``.
+    Small vectors (biases, norm weights) are reduced in float64, so that the one-pass standard
+    deviation is exact even when |mean| >> std (LayerNorm weights); everything else in float32,
+    once each. Norms of each class come from one ``torch._foreach_norm``.
     """
-    dense = [_dense_view(t) for t in tensors]
-    views = [v for v, _ in dense]
-    meta = [(t.numel(), implicit) for t, (_, implicit) in zip(tensors, dense, strict=True)]
-    classes = _size_classes(views)
+    views, meta = _views(tensors)
+    classes = _classes(views)
     parts = [
         _rows([views[i] for i in group], exact=exact, minmax=minmax, nonzero=nonzero)
         for group, exact in classes
     ]
-    return _in_order(parts, classes), meta
+    rows = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+    return rows, _with_columns(meta, classes)
 
 
 @torch.no_grad()
-def norms(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """The L2 norm of each tensor as one float64 tensor, computed exactly as :func:`summarize`
-    computes its ``norm`` row (so a norm taken before clipping equals the one taken after when
-    nothing was clipped). All tensors must share one device."""
-    views = [_dense_view(t)[0] for t in tensors]
-    classes = _size_classes(views)
+def norms(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[int]]:
+    """The L2 norm of each tensor in one float64 tensor, and each input's position in it.
+
+    Computed exactly as :func:`summarize` computes its ``norm`` row, so a norm taken before
+    clipping equals the one taken after when nothing was clipped. All tensors must share one
+    device.
+    """
+    views, meta = _views(tensors)
+    classes = _classes(views)
     parts = [_norms([views[i] for i in group], exact=exact) for group, exact in classes]
-    return _in_order(parts, classes)
+    found = parts[0] if len(parts) == 1 else torch.cat(parts)
+    return found, [column for _, _, column in _with_columns(meta, classes)]
 
 
-def _size_classes(views: Sequence[torch.Tensor]) -> list[tuple[list[int], bool]]:
-    """``(indices, exact)`` of the small tensors (float64) and the large ones, if any."""
-    small = [i for i, v in enumerate(views) if v.numel() <= SMALL_MAX]
-    large = [i for i, v in enumerate(views) if v.numel() > SMALL_MAX]
-    return [(group, exact) for group, exact in ((small, True), (large, False)) if group]
+def _classes(views: Sequence[torch.Tensor]) -> list[tuple[list[int], bool]]:
+    """``(indices, exact)``: the small vectors (float64), then everything else, if any."""
+    small: list[int] = []
+    rest: list[int] = []
+    for i, v in enumerate(views):
+        (small if v.dim() <= 1 and v.numel() <= SMALL_MAX else rest).append(i)
+    return [(group, exact) for group, exact in ((small, True), (rest, False)) if group]
 
 
-def _in_order(parts: list[torch.Tensor], classes: list[tuple[list[int], bool]]) -> torch.Tensor:
-    """The per-class results (tensors along their last dimension) back in the input order."""
-    if len(parts) == 1:
-        return parts[0]
-    order = torch.tensor([i for group, _ in classes for i in group], device=parts[0].device)
-    return torch.cat(parts, dim=-1)[..., order.argsort()]
+def _with_columns(
+    meta: list[tuple[int, int]], classes: list[tuple[list[int], bool]]
+) -> list[tuple[int, int, int]]:
+    column = [0] * len(meta)
+    for col, i in enumerate(i for group, _ in classes for i in group):
+        column[i] = col
+    return [(numel, implicit, column[i]) for i, (numel, implicit) in enumerate(meta)]
 
 
 def _norms(views: list[torch.Tensor], *, exact: bool) -> torch.Tensor:
@@ -131,20 +161,21 @@ def _rows(views: list[torch.Tensor], *, exact: bool, minmax: bool, nonzero: bool
     deviation needs it, and their reductions cost little either way).
     """
     f64 = torch.float64
-    sums = [v.sum(dtype=f64) for v in views] if exact else [v.sum() for v in views]
+    sums = torch.stack([v.sum(dtype=f64) for v in views] if exact else [v.sum() for v in views])
     nan = views[0].new_full((len(views),), math.nan, dtype=f64)
     if minmax:
         pairs = [torch.aminmax(v) for v in views]
-        lo = torch.stack([p.min for p in pairs]).to(f64)
-        hi = torch.stack([p.max for p in pairs]).to(f64)
+        lo = torch.stack([p[0] for p in pairs])
+        hi = torch.stack([p[1] for p in pairs])
     else:
         lo = hi = nan
-    counts = torch.stack([torch.count_nonzero(v) for v in views]).to(f64) if nonzero else nan
-    return torch.stack([_norms(views, exact=exact), torch.stack(sums).to(f64), lo, hi, counts])
+    counts = torch.stack([torch.count_nonzero(v) for v in views]) if nonzero else nan
+    rows = [_norms(views, exact=exact), sums, lo, hi, counts]
+    return torch.stack([r if r.dtype == f64 else r.to(f64) for r in rows])
 
 
 def finish_summaries(
-    rows: Sequence[float], tensors_meta: Sequence[tuple[int, int]]
+    rows: Sequence[float], tensors_meta: Sequence[tuple[int, int, int]]
 ) -> list[Summary]:
     """Turn host rows from :func:`summarize` into :class:`Summary` objects.
 
@@ -155,7 +186,7 @@ def finish_summaries(
     n = len(tensors_meta)
     norms, sums, mins, maxs, nonzeros = (rows[k * n : (k + 1) * n] for k in range(len(ROWS)))
     out = []
-    for i, (numel, implicit) in enumerate(tensors_meta):
+    for numel, implicit, i in tensors_meta:
         if numel == 0:
             out.append(Summary(0, None, None, None, None, None, None, None))
             continue

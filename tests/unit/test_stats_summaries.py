@@ -17,6 +17,7 @@ def test_small_and_large_tensors_of_mixed_dtypes_match_torch() -> None:
     tensors = [
         1 + 1e-4 * torch.randn(768),  # a LayerNorm weight: |mean| / std = 1e4
         torch.randn(300, 400),  # large: reduced in float32
+        0.1 + 0.02 * torch.randn(64, 64),  # a small matrix, in float32: |mean| / std = 5
         torch.randn(3, dtype=torch.float64),
         (torch.randn(10) * 50).half(),
         torch.randn(4, 4).to_sparse(),
@@ -49,5 +50,12 @@ def test_rows_not_asked_for_are_nan_and_the_rest_unchanged() -> None:
 
 def test_norms_equal_the_summary_norm_row_bit_for_bit() -> None:
     torch.manual_seed(2)
-    tensors = [torch.randn(7), torch.randn(SMALL_MAX + 5), torch.randn(16).half()]
-    assert norms(tensors).tolist() == [s.norm for s in summaries(tensors)]
+    tensors = [
+        torch.randn(7),
+        torch.randn(SMALL_MAX + 5),
+        torch.randn(16).half(),
+        torch.randn(3, 4),
+    ]
+    values, columns = norms(tensors)
+    found = values.tolist()
+    assert [found[c] for c in columns] == [s.norm for s in summaries(tensors)]
