@@ -112,7 +112,7 @@ def capture_state(
             for key, value in state.items():
                 if isinstance(value, torch.Tensor):
                     if value.dim() == 0:
-                        scalars.append(value.detach())
+                        scalars.append(value)  # state is no part of any graph: no detach
                         scalar_owners.append((wp.name, key))
                     elif value.numel() > 0:
                         tensors.append(value)
@@ -197,11 +197,13 @@ def even_sample(t: torch.Tensor, k: int) -> torch.Tensor:
 
     Exactly ``k`` so that the samples of all large tensors share one length (one median call).
     """
-    flat = t.detach().reshape(-1)
+    flat = t.reshape(-1)
+    if flat.is_complex():
+        flat = flat.abs()
     n = flat.numel()
     if n > k:
         flat = flat.index_select(0, _spaced(n, k, flat.device))
-    return flat.float()
+    return flat if flat.dtype == torch.float32 else flat.float()
 
 
 @functools.lru_cache(maxsize=256)

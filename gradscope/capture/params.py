@@ -203,19 +203,12 @@ class ParamCapture:
             groups = by_device(grads)
             device = grads[groups[0][0]].device
 
-            def per_device() -> tuple[list[WatchedParam], torch.Tensor]:
-                order: list[WatchedParam] = []
-                found = []
-                for idx in groups:
-                    values, columns = norms([grads[i] for i in idx])
-                    placed: list[WatchedParam] = [with_grad[idx[0]]] * len(idx)
-                    for i, column in zip(idx, columns, strict=True):
-                        placed[column] = with_grad[i]
-                    order.extend(placed)
-                    found.append(values.to(device))
-                return order, found[0] if len(found) == 1 else torch.cat(found)
+            def per_device() -> torch.Tensor:
+                return torch.cat([norms([grads[i] for i in idx]).to(device) for idx in groups])
 
-            self._preclip = inst.run(per_device)
+            found = inst.run(per_device)
+            if found is not None:
+                self._preclip = ([with_grad[i] for idx in groups for i in idx], found)
 
     def finish_step(self, step: int) -> None:
         """Queue what waits for the step's end (pre-clip norms)."""

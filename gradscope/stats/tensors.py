@@ -72,110 +72,64 @@ _PLAIN = (torch.float32, torch.float64)
 
 
 def _views(tensors: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
-    """What :func:`summarize` reduces, and ``(numel, implicit_zeros)`` per tensor."""
+    """What :func:`summarize` reduces, and ``(numel, implicit_zeros)`` per tensor.
+
+    Small vectors come as float64 copies (see ``SMALL_MAX``); everything else as it is.
+    """
     views = []
     meta = []
-    strided = torch.strided
+    strided, f64 = torch.strided, torch.float64
     for t in tensors:
         n = t.numel()
         if t.layout is strided and t.dtype in _PLAIN and n:
-            views.append(t)  # under no_grad: reductions of a parameter record nothing
-            meta.append((n, 0))
+            v, implicit = t, 0  # under no_grad: reductions of a parameter record nothing
         else:
             v, implicit = _dense_view(t)
-            views.append(v)
-            meta.append((n, implicit))
+        if v.dim() <= 1 and v.numel() <= SMALL_MAX and v.dtype != f64:
+            v = v.to(f64)
+        views.append(v)
+        meta.append((n, implicit))
     return views, meta
 
 
 @torch.no_grad()
 def summarize(
     tensors: Sequence[torch.Tensor], *, minmax: bool = True, nonzero: bool = True
-) -> tuple[torch.Tensor, list[tuple[int, int, int]]]:
+) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     """Return raw sums as a ``(len(ROWS), len(tensors))`` float64 tensor on the tensors' device.
 
-    Also returns ``(numel, implicit_zeros, column)`` per tensor, in input order, for
-    :func:`finish_summaries`: the rows hold the float64 class first, so a tensor's values are
-    in its ``column``. All of it is known on the host, and nothing here waits for the device.
-    All tensors must share one device. ``minmax=False`` / ``nonzero=False`` leave those rows
-    NaN (weights need neither).
+    Also returns ``(numel, implicit_zeros)`` per tensor for :func:`finish_summaries`; both are
+    known on the host. All tensors must share one device. Nothing here waits for the device.
+    ``minmax=False`` / ``nonzero=False`` leave those rows NaN (weights need neither).
 
-    Small vectors (biases, norm weights) are reduced in float64, so that the one-pass standard
-    deviation is exact even when |mean| >> std (LayerNorm weights); everything else in float32,
-    once each. Norms of each class come from one ``torch._foreach_norm``.
+    One reduction of each kind per tensor and one ``torch._foreach_norm`` for all: on small
+    models the number of operations, not their size, is the cost of a logged step.
     """
     views, meta = _views(tensors)
-    classes = _classes(views)
-    parts = [
-        _rows([views[i] for i in group], exact=exact, minmax=minmax, nonzero=nonzero)
-        for group, exact in classes
-    ]
-    rows = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-    return rows, _with_columns(meta, classes)
-
-
-@torch.no_grad()
-def norms(tensors: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[int]]:
-    """The L2 norm of each tensor in one float64 tensor, and each input's position in it.
-
-    Computed exactly as :func:`summarize` computes its ``norm`` row, so a norm taken before
-    clipping equals the one taken after when nothing was clipped. All tensors must share one
-    device.
-    """
-    views, meta = _views(tensors)
-    classes = _classes(views)
-    parts = [_norms([views[i] for i in group], exact=exact) for group, exact in classes]
-    found = parts[0] if len(parts) == 1 else torch.cat(parts)
-    return found, [column for _, _, column in _with_columns(meta, classes)]
-
-
-def _classes(views: Sequence[torch.Tensor]) -> list[tuple[list[int], bool]]:
-    """``(indices, exact)``: the small vectors (float64), then everything else, if any."""
-    small: list[int] = []
-    rest: list[int] = []
-    for i, v in enumerate(views):
-        (small if v.dim() <= 1 and v.numel() <= SMALL_MAX else rest).append(i)
-    return [(group, exact) for group, exact in ((small, True), (rest, False)) if group]
-
-
-def _with_columns(
-    meta: list[tuple[int, int]], classes: list[tuple[list[int], bool]]
-) -> list[tuple[int, int, int]]:
-    column = [0] * len(meta)
-    for col, i in enumerate(i for group, _ in classes for i in group):
-        column[i] = col
-    return [(numel, implicit, column[i]) for i, (numel, implicit) in enumerate(meta)]
-
-
-def _norms(views: list[torch.Tensor], *, exact: bool) -> torch.Tensor:
-    found = (
-        torch._foreach_norm(views, 2, dtype=torch.float64) if exact else torch._foreach_norm(views)
-    )
-    return torch.stack(found).to(torch.float64)
-
-
-def _rows(views: list[torch.Tensor], *, exact: bool, minmax: bool, nonzero: bool) -> torch.Tensor:
-    """The ``ROWS`` of tensors of one size class, float64, NaN where not asked for.
-
-    ``exact``: accumulate norms and sums in float64 (small tensors: the one-pass standard
-    deviation needs it, and their reductions cost little either way).
-    """
     f64 = torch.float64
-    sums = torch.stack([v.sum(dtype=f64) for v in views] if exact else [v.sum() for v in views])
+    rows = [torch.stack(torch._foreach_norm(views)), torch.stack([v.sum() for v in views])]
     nan = views[0].new_full((len(views),), math.nan, dtype=f64)
     if minmax:
         pairs = [torch.aminmax(v) for v in views]
-        lo = torch.stack([p[0] for p in pairs])
-        hi = torch.stack([p[1] for p in pairs])
+        rows += [torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])]
     else:
-        lo = hi = nan
-    counts = torch.stack([torch.count_nonzero(v) for v in views]) if nonzero else nan
-    rows = [_norms(views, exact=exact), sums, lo, hi, counts]
-    return torch.stack([r if r.dtype == f64 else r.to(f64) for r in rows])
+        rows += [nan, nan]
+    rows.append(torch.stack([torch.count_nonzero(v) for v in views]) if nonzero else nan)
+    table = torch.stack(rows)  # promotes to float64 whenever a row is float64 or counts
+    return (table if table.dtype == f64 else table.to(f64)), meta
+
+
+@torch.no_grad()
+def norms(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The L2 norm of each tensor as one float64 tensor, computed exactly as :func:`summarize`
+    computes its ``norm`` row (so a norm taken before clipping equals the one taken after when
+    nothing was clipped). All tensors must share one device."""
+    views, _ = _views(tensors)
+    return torch.stack(torch._foreach_norm(views)).to(torch.float64)
 
 
 def finish_summaries(
-    rows: Sequence[float], tensors_meta: Sequence[tuple[int, int, int]]
+    rows: Sequence[float], tensors_meta: Sequence[tuple[int, int]]
 ) -> list[Summary]:
     """Turn host rows from :func:`summarize` into :class:`Summary` objects.
 
@@ -186,7 +140,7 @@ def finish_summaries(
     n = len(tensors_meta)
     norms, sums, mins, maxs, nonzeros = (rows[k * n : (k + 1) * n] for k in range(len(ROWS)))
     out = []
-    for numel, implicit, i in tensors_meta:
+    for i, (numel, implicit) in enumerate(tensors_meta):
         if numel == 0:
             out.append(Summary(0, None, None, None, None, None, None, None))
             continue

@@ -56,6 +56,4 @@ def test_norms_equal_the_summary_norm_row_bit_for_bit() -> None:
         torch.randn(16).half(),
         torch.randn(3, 4),
     ]
-    values, columns = norms(tensors)
-    found = values.tolist()
-    assert [found[c] for c in columns] == [s.norm for s in summaries(tensors)]
+    assert norms(tensors).tolist() == [s.norm for s in summaries(tensors)]
