@@ -95,7 +95,8 @@ class ModuleWatcher:
     """Forward hooks on every module.
 
     On logged steps each module output gets a cheap on-device finiteness check, in forward
-    order, so the first module where NaN/Inf appeared can be named without a per-module sync.
+    order, so the first module where NaN/Inf appeared can be named without a per-module sync;
+    an output checked already (a container's, which is its last child's) is not read again.
     On activation steps the full output statistics are taken, and each output's gradient gets
     its norm (``out_grad_norm``) and a finiteness check in backward order; on the other logged
     steps the doctor tells the backward origin from the parameters' gradient NaN/Inf counts,
@@ -180,6 +181,8 @@ class ModuleWatcher:
         if is_dropout and self._probing:
             self._dropout_outputs[id(t)] = path
         if not self._activations:
+            if self._was_checked(t):  # a container handing on its last child's output
+                return
             skip = source is not None and self._was_checked(source)
             self._checked[id(t)] = (weakref.ref(t), t._version)
             if not skip:  # a skipped output is finite exactly when its checked input is
