@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -28,9 +28,11 @@ ROWS = ("norm", "sum", "min", "max", "nonzero")
 SMALL_MAX = 65_536
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """Host-side statistics of one tensor (``None`` fields: the tensor was empty)."""
+class Summary(NamedTuple):
+    """Host-side statistics of one tensor (``None`` fields: the tensor was empty).
+
+    A named tuple: a logged step builds one per gradient, weight and state tensor.
+    """
 
     numel: int
     norm: float | None

@@ -157,7 +157,7 @@ class StoreWriter:
         conn.execute("PRAGMA synchronous=NORMAL")
         # Each step adds rows to a page per parameter (tables are ordered by parameter, then
         # step, for the readers), so a commit dirties hundreds of pages on a large model: a
-        # cache that holds them all and checkpoints 10x rarer halve the writer's CPU time.
+        # cache that holds them all, and checkpoints 10x rarer, copy each page less often.
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         try:
