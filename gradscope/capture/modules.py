@@ -287,10 +287,3 @@ class ModuleWatcher:
             )
 
         return finish
-
-    def discard(self) -> None:
-        self._calls = {}
-        self.order = []
-        self._forward_norms = []
-        self._backward_norms = []
-        self._checked = {}

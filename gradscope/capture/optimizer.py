@@ -104,6 +104,7 @@ def capture_state(
     moments: list[_Moment] = []
     for group in optimizer.param_groups:
         adam = _adam_family(group)
+        lr = float(plain(group["lr"])) if adam else math.nan  # once per group, not per parameter
         for p in group["params"]:
             wp = by_id.get(id(p))
             state = optimizer.state.get(p)
@@ -124,7 +125,7 @@ def capture_state(
             key = _moment_key(state) if adam else None
             if key is not None:
                 samples.append(even_sample(state[key], MEDIAN_SAMPLES))
-                moments.append(_Moment(wp.name, key, group, state["step"]))
+                moments.append(_Moment(wp.name, key, group, lr, state["step"]))
 
     minima: dict[tuple[str, str], float | None] = {}
     steps: dict[str, float] = {}
@@ -153,7 +154,7 @@ def capture_state(
                 t = steps.get(m.name) if isinstance(m.step, torch.Tensor) else _scalar(m.step)
                 if t is None:
                     continue
-                size = second_moment(m.group, m.key, t).step_size
+                size = second_moment(m.group, m.key, t, lr=m.lr).step_size
                 eff = {"median": size(median)}
                 low = minima.get((m.name, m.key))
                 if low is not None:
@@ -179,6 +180,7 @@ class _Moment:
     name: str
     key: str
     group: dict[str, Any]
+    lr: float
     step: Any
 
 
@@ -253,10 +255,9 @@ def _moment_key(state: dict[str, Any]) -> str | None:
     return None
 
 
-def second_moment(group: dict[str, Any], key: str, t: float) -> SecondMoment:
+def second_moment(group: dict[str, Any], key: str, t: float, *, lr: float) -> SecondMoment:
     """How ``key`` (from :func:`_moment_key`) turns into a step size after ``t`` steps."""
     betas = group["betas"]
-    lr = float(plain(group["lr"]))
     if key == "exp_inf":
         # Adamax adds eps into exp_inf itself, so its step is lr_t / exp_inf.
         return SecondMoment(key, lr / max(1.0 - float(betas[0]) ** t, 1e-300), 0.0, 1.0, False)

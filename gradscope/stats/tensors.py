@@ -109,7 +109,7 @@ def summarize(
     """
     views, meta = _views(tensors)
     f64 = torch.float64
-    rows = [torch.stack(torch._foreach_norm(views)), torch.stack([v.sum() for v in views])]
+    rows = [_norm_row(views), torch.stack([v.sum() for v in views])]
     nan = views[0].new_full((len(views),), math.nan, dtype=f64)
     if minmax:
         pairs = [torch.aminmax(v) for v in views]
@@ -127,7 +127,12 @@ def norms(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     computes its ``norm`` row (so a norm taken before clipping equals the one taken after when
     nothing was clipped). All tensors must share one device."""
     views, _ = _views(tensors)
-    return torch.stack(torch._foreach_norm(views)).to(torch.float64)
+    return _norm_row(views).to(torch.float64)
+
+
+def _norm_row(views: list[torch.Tensor]) -> torch.Tensor:
+    """The norms of :func:`_views`' tensors, one ``torch._foreach_norm`` for all."""
+    return torch.stack(torch._foreach_norm(views))
 
 
 def finish_summaries(

@@ -40,13 +40,18 @@ def first(alerts: list[gs.Alert], code: str) -> tuple[str, int | None]:
     return alert.where, alert.step
 
 
-class FunctionalLog(nn.Module):
-    """A functional ``log`` between ``fc1`` and a ReLU turns NaN at ``BAD_STEP``."""
+class LogBeforeReLU(nn.Module):
+    """``fc1``, then a functional ``log`` that turns NaN at ``BAD_STEP``, then a ReLU.
+
+    ``in_place``: the log overwrites ``fc1``'s output (``h.sub_(...).log_()``) after that
+    output was checked, instead of making a new tensor.
+    """
 
     step = 0
 
-    def __init__(self) -> None:
+    def __init__(self, *, in_place: bool) -> None:
         super().__init__()
+        self.in_place = in_place
         self.fc1 = nn.Linear(8, 16)
         self.act = nn.ReLU()
         self.fc2 = nn.Linear(16, 1)
@@ -54,14 +59,14 @@ class FunctionalLog(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.fc1(x)
         if self.step == BAD_STEP:
-            h = torch.log(h - 1e6)
+            h = h.sub_(1e6).log_() if self.in_place else torch.log(h - 1e6)
         return self.fc2(self.act(h))
 
 
 def test_a_finite_preserving_module_fed_an_unchecked_tensor_is_checked(tmp_path: Path) -> None:
     # The ReLU is the first module whose output is NaN: its input came from torch.log, not
     # from a checked module output, so it must not be skipped.
-    alerts = train(FunctionalLog(), tmp_path / "functional.gsdb")
+    alerts = train(LogBeforeReLU(in_place=False), tmp_path / "functional.gsdb")
     assert first(alerts, "nonfinite-forward") == ("act", BAD_STEP)
 
 
@@ -100,28 +105,10 @@ def test_forward_origin_is_found_before_skipped_modules(tmp_path: Path) -> None:
     assert first(alerts, "nonfinite-forward") == ("log", BAD_STEP)
 
 
-class InPlaceLog(nn.Module):
-    """``fc1``'s output is made NaN in place by a functional op, then goes through a ReLU."""
-
-    step = 0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.act = nn.ReLU()
-        self.fc2 = nn.Linear(16, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(x)
-        if self.step == BAD_STEP:
-            h.sub_(1e6).log_()  # the NaN comes from here, after fc1's output was checked
-        return self.fc2(self.act(h))
-
-
 def test_an_in_place_change_after_the_check_is_not_hidden(tmp_path: Path) -> None:
     # The ReLU's input is the tensor fc1 returned, but it changed since fc1's check: without
     # the version check the ReLU would be skipped and the NaN first seen at fc2.
-    alerts = train(InPlaceLog(), tmp_path / "inplace.gsdb")
+    alerts = train(LogBeforeReLU(in_place=True), tmp_path / "inplace.gsdb")
     assert first(alerts, "nonfinite-forward") == ("act", BAD_STEP)
 
 
