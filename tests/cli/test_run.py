@@ -14,6 +14,7 @@ import gradscope as gs
 
 SCRIPTS = Path(__file__).parent.parent / "fixtures" / "scripts"
 DEMOS = Path(__file__).parent.parent.parent / "demos"
+GRADSCOPE_PACKAGE = str(Path(gs.__file__).resolve().parent)
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,7 +57,9 @@ def test_script_exception_shows_traceback_exit_1_and_store_readable(tmp_path: Pa
     assert tb.startswith("Traceback (most recent call last):")
     assert 'raises.py", line 17, in <module>' in tb
     assert tb.strip().endswith("ValueError: validation set is empty")
-    assert "runpy" not in tb and "gradscope" not in tb
+    frames = re.findall(r'^  File "([^"]+)"', tb, flags=re.MULTILINE)
+    assert frames and all(Path(f).resolve() == script.resolve() for f in frames), frames
+    assert "runpy" not in tb and GRADSCOPE_PACKAGE not in tb
     assert tb.strip().splitlines()[-4:] == plain.stderr.strip().splitlines()[-4:]
     with gs.open_store(tmp_path / "r.gsdb") as store:
         assert store.steps == [0, 1, 2]
