@@ -4,19 +4,53 @@ import gradscope as gs
 with gs.watch(model, optimizer) as scope:
     ...train as usual...
 scope.report()
+
+The public names are imported on first use, so that commands which only read a store
+(``gradscope report``, ``doctor``, ``tui``, ``export``) start without importing torch.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from gradscope.errors import DiagnosisWarning, GradscopeError, GradscopeWarning, StoreError
-from gradscope.gradcheck import check_function
-from gradscope.graph import Graph, capture_graph
-from gradscope.records import Alert
-from gradscope.scope import Scope
-from gradscope.store.reader import Run, open_store
-from gradscope.watch import watch
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from gradscope.gradcheck import check_function
+    from gradscope.graph import Graph, capture_graph
+    from gradscope.records import Alert
+    from gradscope.scope import Scope
+    from gradscope.store.reader import Run, open_store
+    from gradscope.watch import watch
+
+#: public name -> the module that defines it
+_LAZY = {
+    "check_function": "gradscope.gradcheck",
+    "Graph": "gradscope.graph",
+    "capture_graph": "gradscope.graph",
+    "Alert": "gradscope.records",
+    "Scope": "gradscope.scope",
+    "Run": "gradscope.store.reader",
+    "open_store": "gradscope.store.reader",
+    "watch": "gradscope.watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gradscope' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "Alert",

@@ -3,14 +3,39 @@
 ``gs.capture_graph(loss, model=model)`` walks ``grad_fn.next_functions`` into a plain
 :class:`Graph`; ``gs.graph.record_modules(model)`` records a forward so nodes know their module.
 Rendering lives in :mod:`gradscope.render` (DOT text, images, a rich tree).
+
+The graph model itself needs no torch; the capture side is imported on first use, so a stored
+graph can be drawn without importing torch.
 """
 
 from __future__ import annotations
 
-from gradscope.graph.attribution import ModuleRecord, record_modules
-from gradscope.graph.capture import capture_graph
-from gradscope.graph.cuts import CutEvent
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from gradscope.graph.model import Edge, GradHeat, Graph, GraphBreak, ModuleCall, Node
+
+if TYPE_CHECKING:
+    from gradscope.graph.attribution import ModuleRecord, record_modules
+    from gradscope.graph.capture import capture_graph
+    from gradscope.graph.cuts import CutEvent
+
+_LAZY = {
+    "ModuleRecord": "gradscope.graph.attribution",
+    "record_modules": "gradscope.graph.attribution",
+    "capture_graph": "gradscope.graph.capture",
+    "CutEvent": "gradscope.graph.cuts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gradscope.graph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CutEvent",
@@ -19,8 +44,8 @@ __all__ = [
     "Graph",
     "GraphBreak",
     "ModuleCall",
-    "ModuleRecord",
     "Node",
+    "ModuleRecord",
     "capture_graph",
     "record_modules",
 ]
