@@ -44,8 +44,8 @@ __all__ = [
     "Graph",
     "GraphBreak",
     "ModuleCall",
-    "Node",
     "ModuleRecord",
+    "Node",
     "capture_graph",
     "record_modules",
 ]
