@@ -58,13 +58,25 @@ class WatchTypeError(GradscopeError, TypeError):
 def _optimizers(optimizer: Optimizer | Sequence[Optimizer] | None) -> list[Optimizer]:
     if optimizer is None:
         return []
-    opts = [optimizer] if isinstance(optimizer, Optimizer) else optimizer
-    if isinstance(opts, (list, tuple)) and all(isinstance(o, Optimizer) for o in opts):
-        return list(opts)
-    raise WatchTypeError(
-        "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of them, "
-        f"got {type(optimizer).__name__}"
+    single = isinstance(optimizer, Optimizer) or isinstance(
+        getattr(optimizer, "optimizer", None), Optimizer
     )
+    opts = [optimizer] if single else optimizer
+    if not isinstance(opts, (list, tuple)):
+        raise WatchTypeError(
+            "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of them, "
+            f"got {type(optimizer).__name__}"
+        )
+    for i, opt in enumerate(opts):
+        if not isinstance(opt, Optimizer) and not isinstance(
+            getattr(opt, "optimizer", None), Optimizer
+        ):
+            raise WatchTypeError(
+                f"gradscope.watch expects every optimizer in the list to be a "
+                f"torch.optim.Optimizer, but item {i} is {type(opt).__name__} ({opt!r:.40}); "
+                "pass only the optimizers"
+            )
+    return list(opts)
 
 
 class Scope:

@@ -9,7 +9,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.options import WatchOptions, patterns
-from gradscope.scope import Scope
+from gradscope.scope import Scope, WatchTypeError
 
 
 def watch(
@@ -37,6 +37,12 @@ def watch(
     every hook. ``store`` defaults to ``runs/<model class>-<timestamp>.gsdb``. See
     :class:`gradscope.options.WatchOptions` for what each option controls.
     """
+    if not isinstance(model, nn.Module):
+        got = "None" if model is None else type(model).__name__
+        raise WatchTypeError(
+            f"gradscope.watch expects an nn.Module as its first argument, got {got}; "
+            "pass the model you train, e.g. gs.watch(model, optimizer)"
+        )
     options = WatchOptions(
         every=every,
         hist_every=hist_every,

@@ -682,7 +682,32 @@ def test_include_exclude_record_only_matching_params(
 def test_watch_rejects_a_list_with_a_clear_type_error(tmp_store: Path) -> None:
     with pytest.raises(TypeError) as info:
         gs.watch([1, 2], store=tmp_store)  # type: ignore[arg-type]
-    assert str(info.value) == "gradscope.watch expects an nn.Module, got list"
+    assert str(info.value).startswith(
+        "gradscope.watch expects an nn.Module as its first argument, got list;"
+    )
+    assert not tmp_store.exists()
+
+
+def test_watch_rejects_none_as_the_model(tmp_store: Path) -> None:
+    with pytest.raises(TypeError) as info:
+        gs.watch(None, store=tmp_store)  # type: ignore[arg-type]
+    assert "expects an nn.Module as its first argument, got None" in str(info.value)
+    assert not tmp_store.exists()
+
+
+@pytest.mark.parametrize("bad", [[3], "adam", [None]])
+def test_watch_names_the_optimizer_that_is_not_one(tmp_store: Path, bad: object) -> None:
+    model = nn.Linear(2, 2)
+    opts = [torch.optim.SGD(model.parameters(), lr=0.1), *bad] if isinstance(bad, list) else bad
+    with pytest.raises(TypeError) as info:
+        gs.watch(model, opts, store=tmp_store)  # type: ignore[arg-type]
+    message = str(info.value)
+    if isinstance(bad, list):
+        got = type(bad[0]).__name__
+        assert f"but item 1 is {got} ({bad[0]!r})" in message
+    else:
+        assert message.endswith("a torch.optim.Optimizer or a list of them, got str")
+    assert "\n" not in message
     assert not tmp_store.exists()
 
 
