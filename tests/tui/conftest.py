@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_fixtures import FIXED_STEPS, add_graph, builder, graph_snapshot, train
+from tui_fixtures import FIXED_STEPS, add_graph, builder, golden_graph_snapshot, train
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def graph_capture() -> tuple[dict[str, Any], dict[str, float]]:
     """A graph snapshot captured from a real model, and its parameters' gradient norms."""
-    return graph_snapshot()
+    return golden_graph_snapshot()
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,22 @@ The store holds a graph captured from a real model by ``capture_graph`` (see
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from graph_pilot import FIRST_ROWS, SIZE, notifications, text_of, tree
 from textual.widgets import Input
 from torch import nn
-from tui_fixtures import sync
+from tui_fixtures import (
+    golden_graph_snapshot,
+    graph_snapshot,
+    sync,
+    write_golden_graph_snapshot,
+)
 
 from gradscope.graph import capture_graph
 from gradscope.tui import make_app
@@ -243,3 +251,36 @@ async def test_the_graph_gs_watch_saved_matches_its_first_step(trained_store: Pa
             "unused.weight · never-ran",
             "unused.bias · never-ran",
         ]
+
+
+def test_golden_graph_is_what_capture_records() -> None:
+    """The dashboard's graph fixture equals a live capture of the same model and step, with
+    floats compared to float32 precision (their last digits depend on the BLAS build)."""
+    if os.environ.get("GRADSCOPE_UPDATE_GOLDEN") == "1":
+        write_golden_graph_snapshot()
+    golden, golden_norms = golden_graph_snapshot()
+    live, live_norms = graph_snapshot()
+    live = json.loads(json.dumps(live))  # tuples as the JSON file holds them: lists
+    assert live_norms == pytest.approx(golden_norms, rel=1e-4)
+    assert _strip_floats(live) == _strip_floats(golden)
+    assert _floats(live) == pytest.approx(_floats(golden), rel=1e-4, abs=1e-7)
+
+
+def _strip_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, dict):
+        return {k: _strip_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_floats(v) for v in value]
+    return value
+
+
+def _floats(value: Any) -> list[float]:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [f for k in sorted(value) for f in _floats(value[k])]
+    if isinstance(value, list):
+        return [f for v in value for f in _floats(v)]
+    return []

@@ -116,6 +116,24 @@ def graph_snapshot() -> tuple[dict[str, Any], dict[str, float]]:
     return graph.to_dict(), norms
 
 
+GOLDEN_GRAPH = Path(__file__).parent / "golden" / "graph_snapshot.json"
+
+
+def golden_graph_snapshot() -> tuple[dict[str, Any], dict[str, float]]:
+    """:func:`graph_snapshot` as captured once and kept in ``golden/``: a live capture's last
+    digits depend on the BLAS build of the machine, and the dashboard's snapshots show them.
+    ``test_golden_graph_is_what_capture_records`` keeps the file equal to a live capture;
+    ``GRADSCOPE_UPDATE_GOLDEN=1`` rewrites it."""
+    data = json.loads(GOLDEN_GRAPH.read_text())
+    return data["graph"], data["norms"]
+
+
+def write_golden_graph_snapshot() -> None:
+    graph, norms = graph_snapshot()
+    text = json.dumps({"graph": graph, "norms": norms}, indent=1, sort_keys=True)
+    GOLDEN_GRAPH.write_text(text + "\n")
+
+
 def add_graph(store: Path, snapshot: Any) -> Path:
     """Put ``snapshot`` in the store's meta key ``graph``, as the store's writer writes meta."""
     conn = sqlite3.connect(store)
