@@ -25,7 +25,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         cwd=cwd,
         env={**os.environ, "CI": "true"},
         stdin=subprocess.DEVNULL,
-        timeout=300,
+        timeout=1200,
         check=False,
     )
 

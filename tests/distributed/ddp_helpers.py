@@ -31,7 +31,7 @@ def torchrun(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
         cwd=cwd,
         env={**os.environ, "CI": "true", "OMP_NUM_THREADS": "1"},
         stdin=subprocess.DEVNULL,
-        timeout=240,
+        timeout=900,
         check=False,
     )  # fmt: skip
 

@@ -58,7 +58,7 @@ def run_scripts(scripts: list[Path], folder: Path) -> dict[str, Path]:
         text=True,
         cwd=folder,
         env=subprocess_env(),
-        timeout=300,
+        timeout=1200,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -86,7 +86,7 @@ def demo_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         check=True,
         capture_output=True,
         env=subprocess_env(),
-        timeout=900 if full else 300,
+        timeout=1800 if full else 1200,
     )
     return {
         name: folder / f"{name}.gsdb" for name in ("linreg", "mlp", "lenet", "gru", "transformer")

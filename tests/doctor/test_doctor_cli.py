@@ -81,7 +81,7 @@ def test_end_to_end_as_a_user_would(tmp_path: Path) -> None:
     ran = subprocess.run(
         [sys.executable, "-m", "gradscope", "run", "--store", str(store),
          str(DEMOS / "bug_zero_grad.py")],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True, text=True, env=env, timeout=1200, check=False,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     code = (
@@ -89,7 +89,7 @@ def test_end_to_end_as_a_user_would(tmp_path: Path) -> None:
     )
     doc = subprocess.run(
         [sys.executable, "-c", code, str(store), "--json"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        capture_output=True, text=True, env=env, timeout=1200, check=False,
     )  # fmt: skip
     assert doc.returncode == 0, doc.stderr
     assert [(a["code"], a["where"]) for a in json.loads(doc.stdout)] == [
