@@ -29,6 +29,7 @@ from gradscope.records import (
 )
 from gradscope.store import ranks as layout
 from gradscope.store import schema
+from gradscope.store.codec import decode_row
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -88,7 +89,7 @@ class Run:
             self._conn = sqlite3.connect(
                 f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
             )
-            self._conn.row_factory = None
+            self._conn.row_factory = decode_row
             self._graph_cache: tuple[int, dict[str, Any] | None] | None = None
             self.meta = self._read_meta()
         except sqlite3.DatabaseError as exc:

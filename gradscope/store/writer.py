@@ -30,6 +30,7 @@ from gradscope.records import (
     StepBatch,
 )
 from gradscope.store import schema
+from gradscope.store.codec import encode_real
 from gradscope.store.reader import check_store_file
 
 Item = tuple[str, Any]
@@ -48,11 +49,7 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def _real(value: float | None) -> float | str | None:
-    """SQLite stores NaN as NULL; keep it as the text ``NaN`` (``float('NaN')`` reads it back)."""
-    if value is not None and value != value:
-        return "NaN"
-    return value
+_real = encode_real  # NaN as text: see gradscope.store.codec
 
 
 def prepare_path(path: str | os.PathLike[str]) -> Path:

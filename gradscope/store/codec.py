@@ -1,0 +1,42 @@
+"""How non-finite numbers cross the store boundary, in one place.
+
+SQLite stores a NaN bound to a REAL column as NULL, which already means "not measured". The
+writer therefore stores NaN as the text ``NaN`` (±Inf are REAL values SQLite keeps as they
+are), and every read turns that text back into ``float('nan')``: whatever reads a store (the
+read API, the dashboard, export, the doctor) sees plain floats, never the text.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from typing import Any
+
+NAN_TEXT = "NaN"
+
+#: Columns that hold names and other text: a module literally named ``NaN`` stays a name.
+TEXT_COLUMNS = frozenset(
+    {
+        "name", "aliases", "path", "type", "parent", "shape", "dtype", "device", "module",
+        "key", "code", "severity", "where", "message", "details", "kind", "defaults", "groups",
+        "lrs", "scalars", "hparams", "buffers",
+    }
+)  # fmt: skip
+
+
+def encode_real(value: float | None) -> float | str | None:
+    """A float as the writer binds it: NaN as the text ``NaN``, anything else unchanged."""
+    if value is not None and value != value:
+        return NAN_TEXT
+    return value
+
+
+def decode_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Row factory for reading connections: the text ``NaN`` in a numeric column is a float."""
+    if NAN_TEXT not in row:
+        return row
+    names = [d[0] for d in cursor.description]
+    return tuple(
+        math.nan if value == NAN_TEXT and name not in TEXT_COLUMNS else value
+        for name, value in zip(names, row, strict=True)
+    )
