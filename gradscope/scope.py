@@ -1,17 +1,23 @@
 """The scope: wires capture to a store. ``gs.watch(model, optimizer)`` returns one.
 
-A step is one ``step()`` of the first watched optimizer, or one backward pass when no optimizer
-is watched. Per step the scope keeps loss, learning rates and time; on logged steps (every
-``every``-th) it also queues gradient, weight, update, optimizer-state and activation
-statistics on the device, moves them to the host in one transfer when the step ends, and hands
-plain records to the background writer.
+A step is one ``step()`` of the first watched optimizer, however many backward passes a
+closure runs inside it, or one backward pass when no optimizer is watched. Per step the scope
+keeps loss, learning rates and time; on logged steps (every ``every``-th) it also queues
+gradient, weight, update, optimizer-state and activation statistics on the device, moves them to
+the host in one transfer when the step ends, and hands plain records to the background writer.
+
+Without an optimizer the update is whatever the script does to the leaves after the backward
+pass (``w -= lr * w.grad`` under ``torch.no_grad()``), so a step's records wait until the next
+backward pass begins (or the scope closes) and the update is measured then.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +32,16 @@ from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
 from gradscope.capture.graph_snapshot import GraphSnapshot
 from gradscope.capture.guard import Instruments
 from gradscope.capture.handles import HookGroup
-from gradscope.capture.loss import ROOTS
+from gradscope.capture.loss import ROOTS, scalar_root
 from gradscope.capture.modules import ModuleWatcher
 from gradscope.capture.naming import (
     WatchedParam,
+    caller_names,
     collect_modules,
     collect_params,
     matches,
     module_infos,
+    user_frame,
 )
 from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, optimizer_info
 from gradscope.capture.params import ParamCapture
@@ -47,12 +55,16 @@ from gradscope.errors import GradscopeError, InstrumentError
 from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
 from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
-from gradscope.store.ranks import rank_path
+from gradscope.store.ranks import rank_path, timestamped_default
 from gradscope.store.writer import StoreWriter
 
 
 class WatchTypeError(GradscopeError, TypeError):
     """``watch`` was handed something that is not a module or an optimizer."""
+
+
+#: Key of the parameter copies taken for a manual update (no optimizer).
+MANUAL = -1
 
 
 def _optimizers(optimizer: Optimizer | Sequence[Optimizer] | None) -> list[Optimizer]:
@@ -90,13 +102,15 @@ class Scope:
         store: str | os.PathLike[str] | None = None,
         options: WatchOptions | None = None,
         warn: bool = True,
+        tensors: Mapping[str, torch.Tensor] | None = None,
     ) -> None:
-        """``model`` may be ``None`` only for discovery (``gradscope run``), with a ``store``.
+        """``model`` may be ``None`` for discovery (``gradscope run``, with a ``store``) or when
+        ``tensors`` (leaf tensors by name, ``{"w": w, "b": b}``) are what is trained.
 
         ``warn=False`` keeps live diagnoses out of ``warnings`` (``gradscope run`` prints them
         once at exit instead); they are still in ``scope.alerts`` and the store.
         """
-        if model is None and store is None:
+        if model is None and store is None and not tensors:
             raise GradscopeError("a scope without a model needs an explicit store path")
         if model is not None and not isinstance(model, nn.Module):
             raise WatchTypeError(
@@ -115,9 +129,26 @@ class Scope:
         self._alerts: list[Alert] = []
         self._models: dict[str, nn.Module] = {}
         self._reg = ParamRegistry()
+        #: Manual updates (no optimizer): the step whose update is awaited, the leaves' versions
+        #: at its backward's end, and the leaves not yet known to be trained (discovery's guess)
+        #: with their version and a copy, decided when their first update is due.
+        self._awaiting: int | None = None
+        self._versions: dict[int, int] = {}
+        self._provisional: dict[int, tuple[int, torch.Tensor | None]] = {}
+        self._inputs: weakref.WeakSet[torch.Tensor] = weakref.WeakSet()
+        #: The first loss of a step whose optimizer was handed a closure, and the signature of
+        #: each optimizer's param groups (``add_param_group`` changes it).
+        self._closure_loss: torch.Tensor | None = None
+        self._in_closure = False
+        self._signatures: list[tuple[int, ...]] = []
         rank, world_size = world()
         shared = world_size > 1
-        logical = Path(store) if store is not None else default_store_path(model, shared=shared)  # type: ignore[arg-type]
+        if store is not None:
+            logical = Path(store)
+        elif model is not None:
+            logical = default_store_path(model, shared=shared)
+        else:
+            logical = timestamped_default("runs", "tensors")
         self.path = rank_path(logical, rank) if shared else logical  # one file per rank
         self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
         self._step = 0
@@ -150,6 +181,7 @@ class Scope:
         self._warnings = AlertWarnings(self.path) if warn else None
         self._graph: GraphSnapshot | None = None
         ROOTS.acquire()
+        ROOTS.listeners.append(self._before_backward)
         if self.options.graph:
             self._graph = GraphSnapshot(
                 self._instruments["graph"], lambda meta: self._writer.put("meta", meta)
@@ -181,6 +213,8 @@ class Scope:
             self._begin_module_step()
             if model is not None:
                 self.add_model(model, name="")
+            if tensors:
+                self.add_tensors(dict(tensors))
             for opt in optimizers:
                 self.add_optimizer(opt)
         except BaseException:
@@ -218,14 +252,38 @@ class Scope:
         if self._graph is not None and self._step == 0:
             self._graph.start(model)
 
-    def add_tensors(self, named: dict[str, torch.Tensor]) -> None:
+    def add_tensors(self, named: dict[str, torch.Tensor], *, provisional: bool = False) -> None:
         """Watch leaf tensors that belong to no module (``w = torch.randn(3, requires_grad=True)``).
 
-        Used by discovery for the tensors a backward pass reaches that no model holds.
+        ``provisional``: discovery's guess for a leaf a backward pass reached when no optimizer
+        says what is trained. Such a leaf is kept only if the script changes it before the next
+        backward pass (it is updated, so it is a parameter); one left unchanged is an input
+        (``x.requires_grad_()`` for a gradient penalty) and is dropped without a trace.
         """
-        self._register_params(WatchedParam(0, name, (), "", t) for name, t in named.items())
+        if self._closed:
+            raise GradscopeError("this scope is closed; start a new one with gs.watch(...)")
+        for name, t in named.items():
+            if not isinstance(t, torch.Tensor):
+                raise WatchTypeError(
+                    f"gradscope.watch expects tensors, but {name!r} is {type(t).__name__}; "
+                    "pass the leaf tensors you train, e.g. gs.watch([w, b])"
+                )
+            if not t.is_leaf:
+                raise GradscopeError(
+                    f"{name!r} is not a leaf tensor (it was computed by "
+                    f"{type(t.grad_fn).__name__}), so it gets no .grad and is never updated; "
+                    "watch the tensors you created with requires_grad=True"
+                )
+        wps = [WatchedParam(0, name, (), "", t) for name, t in named.items()]
+        added = self._register_params(wps, write=not provisional)
+        if provisional:
+            self._provisional.update({wp.index: (-1, None) for wp in added})
         self._tracker.attach_new()
         self._reg.assign_owners(self._optimizers)
+
+    def is_input(self, tensor: torch.Tensor) -> bool:
+        """Whether ``tensor`` was reached by a backward pass and then found to be an input."""
+        return tensor in self._inputs
 
     def add_optimizer(self, optimizer: Optimizer) -> None:
         """Watch another optimizer; the first one added counts the steps.
@@ -243,10 +301,12 @@ class Scope:
             )
         if any(o is optimizer for o in self._optimizers):
             return
+        self._finish_manual_update()
         index = len(self._optimizers)
         self._optimizers.append(optimizer)
         self._opt_steps.append(0)
-        self._register_params(self._reg.unseen(index, optimizer))
+        self._signatures.append(self._reg.signature(optimizer))
+        self._register_params(self._reg.unseen(index, optimizer, self._names_for(optimizer)))
         self._tracker.attach_new()
         self._hooks.add(optimizer.register_step_pre_hook(self._make_step_hook(index, pre=True)))
         self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
@@ -259,11 +319,39 @@ class Scope:
         )
         self._writer.put("meta", {"optimizers": [type(o).__name__ for o in self._optimizers]})
 
-    def _register_params(self, new: Iterable[WatchedParam]) -> None:
+    def _names_for(self, optimizer: Optimizer) -> dict[int, str]:
+        """The user's names for the optimizer's parameters that no watched model holds.
+
+        Looked up only when there are such parameters: the variables of the code that runs
+        (the caller of ``gs.watch`` or of ``optimizer.step()``), by identity.
+        """
+        if all(id(p) in self._reg.by_id for g in optimizer.param_groups for p in g["params"]):
+            return {}
+        return caller_names(user_frame(sys._getframe(1)))
+
+    def _register_params(
+        self, new: Iterable[WatchedParam], *, write: bool = True
+    ) -> list[WatchedParam]:
         added = self._reg.register(new)
-        if added:
+        if added and write:
             self._writer.put("params", [wp.info() for wp in added])
             self._writer.put("meta", self._reg.summary(self._models))
+        return added
+
+    def _sync_groups(self, index: int) -> None:
+        """Take in parameters an ``add_param_group`` brought since the last step."""
+        opt = self._optimizers[index]
+        signature = self._reg.signature(opt)
+        if signature == self._signatures[index]:
+            return
+        self._signatures[index] = signature
+        self._register_params(self._reg.unseen(index, opt, self._names_for(opt)))
+        self._tracker.attach_new()
+        self._reg.assign_owners(self._optimizers)
+        self._writer.put(
+            "optimizers",
+            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
+        )
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -342,8 +430,12 @@ class Scope:
                 if self._graph.before_backward in ROOTS.listeners:
                     ROOTS.listeners.remove(self._graph.before_backward)
                 self._graph.close()
+            if self._before_backward in ROOTS.listeners:
+                ROOTS.listeners.remove(self._before_backward)
             ROOTS.release()
             try:
+                self._instruments["updates"].run(self._finish_manual_update)
+                self._awaiting = None
                 self._send_steps(force=True)
                 if self._doctor is not None:
                     self._doctor.final_check()
@@ -397,6 +489,12 @@ class Scope:
             try:
                 if pre:
                     self._closure_step[index] = _has_closure(args, kwargs)
+                    if index == 0:
+                        self._in_closure = self._closure_step[index]
+                        self._closure_loss = None
+                    self._sync_groups(index)
+                elif index == 0:
+                    self._in_closure = False
                 self._step_started(index) if pre else self._step_finished(index)
             except InstrumentError:
                 raise  # strict mode: the failing instrument already named itself
@@ -485,20 +583,86 @@ class Scope:
             self._checks.event(self._step, "custom_function", call.cls.__qualname__,
                                result.as_dict())  # fmt: skip
 
+    def _before_backward(self, tensors: Any) -> None:
+        """Listener of the backward wrapper, called before every backward pass of the process.
+
+        A manual update is over once the next backward pass begins; the first loss of a
+        closure step is the loss at the parameters the step started from.
+        """
+        if self._closed:
+            return
+        if self._awaiting is not None:
+            self._instruments["updates"].run(self._finish_manual_update)
+            self._awaiting = None
+        if self._in_closure and self._closure_loss is None:
+            self._closure_loss = self._instruments["loss"].run(scalar_root, tensors)
+
     def _backward_ended(self) -> None:
         if self._closed:
             return
         if not self._optimizers:
-            if self._logged():
-                hist = self._histogram_step()
-                params = self._reg.params
-                self._capture.grads(params, histogram=hist, step=self._step, batch=self._batch)
-                self._capture.weights(params, histogram=hist, step=self._step, batch=self._batch)
+            if self._awaiting is not None:  # a pass the wrapper did not see (autograd.grad)
+                self._instruments["updates"].run(self._finish_manual_update)
+                self._awaiting = None
+            self._manual_step_ended()
             self._end_step()
         elif self._logged():  # under DDP, once the all-reduced gradients are in .grad
             self._ddp.after_reduce(
                 lambda: self._instruments["grads"].run(self._capture.preclip, self._reg.params)
             )
+
+    def _manual_step_ended(self) -> None:
+        """A backward pass with no optimizer watched: record it, then await the update."""
+        params = list(self._reg.params)
+        step = self._step
+        if self._logged():
+            hist = self._histogram_step()
+            self._capture.grads(params, histogram=hist, step=step, batch=self._batch)
+            self._capture.weights(params, histogram=hist, step=step, batch=self._batch)
+            self._capture.snapshot(MANUAL, params, step)
+        where = "manual update"
+        self._instruments["probes"].run(self._checks.carried, step, where, params, {"manual": True})
+        self._versions = {wp.index: wp.param._version for wp in params}
+        for wp in params:
+            # a provisional leaf seen for the first time: remember it as it is now
+            if self._provisional.get(wp.index, (0, None))[0] == -1:
+                self._provisional[wp.index] = (wp.param._version, wp.param.detach().clone())
+        self._awaiting = step
+
+    def _finish_manual_update(self) -> None:
+        """Measure what the script did to the leaves since the backward pass of the awaited step.
+
+        A leaf whose version moved (an in-place update) has stepped: its next backward pass must
+        start from a reset ``.grad``. Discovery's provisional leaves are kept if they changed,
+        dropped as inputs if not. Then the step's records go to the store.
+        """
+        if self._awaiting is None:
+            return
+        self._awaiting = None
+        params = list(self._reg.params)
+        confirmed, inputs = [], []
+        for wp in params:
+            version, copy = self._provisional.get(wp.index, (-1, None))
+            if version == -1:  # not a parameter, or its first backward pass is yet to end
+                continue
+            del self._provisional[wp.index]
+            changed = wp.param._version != version or (
+                copy is not None and not torch.equal(copy, wp.param.detach())
+            )
+            (confirmed if changed else inputs).append(wp)
+        if confirmed:
+            self._writer.put("params", [wp.info() for wp in confirmed])
+            self._writer.put("meta", self._reg.summary(self._models))
+        if inputs:
+            self._reg.remove(inputs)
+            for wp in inputs:
+                self._inputs.add(wp.param)
+        self._carry.stepped(
+            [wp for wp in self._reg.params if wp.param._version != self._versions.get(wp.index)]
+        )
+        self._versions = {}
+        self._capture.updates(MANUAL, on_change=self._carry.stepped)
+        self._send_steps(force=True)
 
     def _end_step(self) -> None:
         """Close the step in progress; whatever fails inside, the step counter moves on."""
@@ -557,11 +721,19 @@ class Scope:
                     self._modules.drain, step, self._pending, self._batch.modules
                 )
             self._capture.finish_step(step)
-        self._send_steps(force=logged)
+        if self._awaiting is None:  # a manual update's records go once it is measured
+            self._send_steps(force=logged)
 
     def _step_loss(self, logged: float | torch.Tensor | None) -> torch.Tensor | None:
-        """The step's loss: ``scope.log(loss=...)``, else the backward roots, else loss modules."""
+        """The step's loss: ``scope.log(loss=...)``, else the backward roots, else loss modules.
+
+        A step handed a closure (LBFGS) runs several backward passes; its loss is the first
+        one, at the parameters the step started from, which is also what LBFGS returns.
+        """
         loss = logged
+        closure_loss, self._closure_loss = self._closure_loss, None
+        if loss is None and closure_loss is not None:
+            loss = closure_loss
         if loss is None and self._tracker.roots:
             roots = self._tracker.roots
             loss = roots[0] if len(roots) == 1 else torch.stack(roots).sum()
@@ -603,10 +775,15 @@ class Scope:
         self._batch = StepBatch()
         if not batch.steps:  # the loss instrument is off: keep the step rows without loss
             batch.steps = [StepRecord(loss=None, **fields) for fields, _ in unsent]
+        names = {wp.index: wp.name for wp in self._reg.params}
+        held = set(self._provisional)  # not yet known to be parameters: not stored
         batch.params = [
-            ParamStats(step=s, param=self._reg.params[i].name, values=v)
+            ParamStats(step=s, param=names[i], values=v)
             for (s, i), v in self._capture.take_values()
+            if i in names and i not in held
         ]
+        known = {n for i, n in names.items() if i not in held}
+        batch.histograms = [h for h in batch.histograms if h.param in known]
         self._writer.put("batch", batch)
 
     def _release(self) -> None:
@@ -621,6 +798,9 @@ class Scope:
         self._checks.release()
         self._capture.release()
         self._pending.clear()
+        self._provisional = {}
+        self._versions = {}
+        self._closure_loss = None
         self._unsent = []
         self._module_losses = []
         self._scalars = {}

@@ -3,16 +3,26 @@
 The global module and optimizer hooks live here and only here (``gs.watch`` hooks the objects it
 is given). A model is a module whose forward runs at the top level (not inside another module's
 forward) and that has parameters; an optimizer is seen when it is created. Everything found goes
-into one scope, so one store holds the whole script. Leaf tensors that a backward pass reaches
-and no model holds (``w = torch.randn(3, requires_grad=True)``) are watched too, named after the
-script's global variable when there is one.
+into one scope, so one store holds the whole script.
+
+Names are the script's own. The first model keeps its plain ``named_parameters()`` names; a
+further model, or several top-level modules that one optimizer trains together (``embed``,
+``gru`` and ``head`` under one SGD), are prefixed with the script's variable for each
+(``embed.weight``, ``gru.weight_ih_l0``). An optimizer that steps before any of its modules ran
+forward (LBFGS evaluates its closure inside ``step()``) is traced back to those modules the same
+way, through the script's variables.
+
+Leaf tensors that a backward pass reaches and no model holds are parameters only when something
+says so: an optimizer holds them, or, with no optimizer at all, the script changes them between
+two backward passes (``w -= lr * w.grad``). Until then they are provisional (see
+:meth:`Scope.add_tensors`); inputs with ``requires_grad`` (a gradient penalty's
+``x.requires_grad_()``) never are parameters.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -26,10 +36,12 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import ROOTS, is_loss_module
+from gradscope.capture.naming import owners, qualified_names, script_namespaces, variable_names
 from gradscope.options import WatchOptions
 from gradscope.scope import Scope
 
-#: Backward passes whose graphs are walked for leaf tensors no model holds.
+#: Backward passes whose graphs are all walked for leaf tensors no model holds; later passes
+#: are walked at powers of two only (a leaf created late is still found, at a small cost).
 LEAF_WALKS = 3
 
 
@@ -65,7 +77,7 @@ class Discovery:
         self._depth = threading.local()
         self._optimizers: list[weakref.ref[Optimizer]] = []
         self._known_modules: weakref.WeakSet[nn.Module] = weakref.WeakSet()
-        self._walks = 0
+        self._passes = 0
 
     def start(self) -> None:
         mod = nn.modules.module
@@ -111,8 +123,11 @@ class Discovery:
             self._instrument.run(self._adopt_optimizer, optimizer)
 
     def _backward_called(self, tensors: Any) -> None:
-        if self._walks < LEAF_WALKS and self._instrument.enabled:
-            self._walks += 1
+        if not self._instrument.enabled:
+            return
+        self._passes += 1
+        n = self._passes
+        if n <= LEAF_WALKS or n & (n - 1) == 0:
             self._instrument.run(self._watch_leaves, tensors)
 
     # -- what they do ------------------------------------------------------------------------
@@ -122,25 +137,64 @@ class Discovery:
             self.scope = Scope(model, store=self.store, options=self.options, warn=False)
         return self.scope
 
+    def _add_model(self, module: nn.Module, name: str) -> None:
+        """Watch ``module`` under ``name`` (``""``: plain names, only for the first model)."""
+        for m in module.modules():
+            self._known_modules.add(m)
+        if self.scope is None and not name:
+            self._ensure_scope(module)
+        else:
+            self._ensure_scope(None).add_model(module, name=name)
+
     def _maybe_watch(self, module: nn.Module) -> None:
         for m in module.modules():
             self._known_modules.add(m)
         if is_loss_module(module) or not any(True for _ in module.parameters()):
             return
-        if self.scope is None:
-            self._ensure_scope(module)
-        else:
-            self.scope.add_model(module, name=self._model_name(module))
+        partners = self._partners(module) or [("", module)]
+        first = self.scope is None or not self.scope._models
+        for name, m in partners:
+            if m is not module and m in self._known_modules:
+                continue
+            if len(partners) == 1:
+                self._add_model(m, "" if first else self._model_name(m))
+            else:
+                self._add_model(m, self._unique(name) if name else self._model_name(m))
         self._adopt_created_optimizers()
 
-    def _model_name(self, module: nn.Module) -> str:
-        assert self.scope is not None
-        base = type(module).__name__.lower()
-        name, n = base, 1
-        while name in self.scope._models:
+    def _partners(self, module: nn.Module) -> list[tuple[str, nn.Module]]:
+        """Top-level modules one created optimizer trains together with ``module``, by their
+        script variable (``""`` when it has none), or ``[]`` when no optimizer trains more than
+        ``module``. ``module`` is among them, or inside one of them."""
+        mine = {id(p) for p in module.parameters()}
+        for ref in self._optimizers:
+            opt = ref()
+            if opt is None:
+                continue
+            params = [p for g in opt.param_groups for p in g["params"]]
+            ids = {id(p) for p in params}
+            if not ids & mine or ids <= mine:
+                continue
+            _, modules = variable_names(script_namespaces())
+            found = owners(params, modules)
+            if not any(module is sub for _, m in found for sub in m.modules()):
+                found.append(("", module))
+            return found
+        return []
+
+    def _unique(self, name: str) -> str:
+        taken = self.scope._models if self.scope is not None else {}
+        out, n = name, 1
+        while out in taken:
             n += 1
-            name = f"{base}{n}"
-        return name
+            out = f"{name}{n}"
+        return out
+
+    def _model_name(self, module: nn.Module) -> str:
+        """The script's variable for a further model, else its class name in lower case."""
+        _, modules = variable_names(script_namespaces())
+        base = next((k for k, m in modules if m is module), type(module).__name__.lower())
+        return self._unique(base)
 
     def _adopt_created_optimizers(self) -> None:
         """Watch created optimizers that update a watched parameter."""
@@ -155,34 +209,49 @@ class Discovery:
                 scope.add_optimizer(opt)
 
     def _adopt_optimizer(self, optimizer: Optimizer) -> None:
-        scope = self._ensure_scope(None)
-        names = _global_names()
-        scope.add_tensors(
-            {
-                names.get(id(p), f"tensor{i}"): p
-                for i, p in enumerate(p for g in optimizer.param_groups for p in g["params"])
-                if not scope.watches(p)
-            }
-        )
-        scope.add_optimizer(optimizer)
+        """Watch an optimizer whose modules have not run yet (LBFGS steps before its closure's
+        forward): the modules holding its parameters are found among the script's variables."""
+        unknown = [
+            p
+            for g in optimizer.param_groups
+            for p in g["params"]
+            if self.scope is None or not self.scope.watches(p)
+        ]
+        if unknown:
+            _, modules = variable_names(script_namespaces())
+            found = owners(unknown, modules)
+            plain = len(found) == 1 and (self.scope is None or not self.scope._models)
+            for name, module in found:
+                if module not in self._known_modules:
+                    self._add_model(module, "" if plain else self._unique(name))
+        self._ensure_scope(None).add_optimizer(optimizer)
 
     def _watch_leaves(self, tensors: Any) -> None:
         roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
         leaves = [t for t in _leaf_tensors(roots) if t.requires_grad]
-        if not leaves:
+        scope = self.scope
+        unknown = [
+            t for t in leaves if scope is None or not (scope.watches(t) or scope.is_input(t))
+        ]
+        if not unknown:
+            return
+        optimizers = [opt for ref in self._optimizers if (opt := ref()) is not None]
+        if optimizers:  # they say what is trained: a leaf none of them holds is an input
+            ids = {id(t) for t in unknown}
+            for opt in optimizers:
+                if any(id(p) in ids for g in opt.param_groups for p in g["params"]):
+                    self._adopt_optimizer(opt)
             return
         scope = self._ensure_scope(None)
-        unknown = [t for t in leaves if not scope.watches(t)]
-        if unknown:
-            names = _global_names()
-            taken = set(scope.param_names)
-            named: dict[str, torch.Tensor] = {}
-            for i, t in enumerate(unknown):
-                name = names.get(id(t), f"tensor{i}")
-                while name in taken or name in named:
-                    name += "_"
-                named[name] = t
-            scope.add_tensors(named)
+        names = qualified_names(script_namespaces())
+        taken = set(scope.param_names)
+        named: dict[str, torch.Tensor] = {}
+        for i, t in enumerate(unknown):
+            name = names.get(id(t), f"tensor{i}")
+            while name in taken or name in named:
+                name += "_"
+            named[name] = t
+        scope.add_tensors(named, provisional=True)
 
 
 def _leaf_tensors(roots: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -200,13 +269,3 @@ def _leaf_tensors(roots: list[torch.Tensor]) -> list[torch.Tensor]:
             out.append(variable)
         stack.extend(next_fn for next_fn, _ in fn.next_functions)
     return out
-
-
-def _global_names() -> dict[int, str]:
-    """Global tensor variables of the running script, by identity."""
-    main = sys.modules.get("__main__")
-    names = {}
-    for key, value in vars(main).items() if main is not None else ():
-        if isinstance(value, torch.Tensor) and not key.startswith("_"):
-            names.setdefault(id(value), key)
-    return names

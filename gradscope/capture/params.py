@@ -7,7 +7,7 @@ Everything is queued on the device (see :class:`Pending`); values land in one di
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -160,7 +160,10 @@ class ParamCapture:
             self._before[index] = (step, dense, copies)
 
     @torch.no_grad()
-    def updates(self, index: int) -> None:
+    def updates(
+        self, index: int, *, on_change: Callable[[list[WatchedParam]], None] | None = None
+    ) -> None:
+        """Queue ‖Δw‖ since :meth:`snapshot`; ``on_change`` gets the parameters that moved."""
         inst = self._instruments["updates"]
         entry = self._before.pop(index, None)
         if entry is None or not inst.enabled:
@@ -174,14 +177,21 @@ class ParamCapture:
                 sub = [wps[i] for i in device_idx]
                 self._pending.add(
                     torch.stack([norms[i] for i in device_idx]),
-                    self._update_finisher(step, sub),
+                    self._update_finisher(step, sub, on_change),
                     inst,
                 )
 
         inst.run(queue)
 
-    def _update_finisher(self, step: int, wps: list[WatchedParam]):
+    def _update_finisher(
+        self,
+        step: int,
+        wps: list[WatchedParam],
+        on_change: Callable[[list[WatchedParam]], None] | None = None,
+    ):
         def finish(values: list[float]) -> None:
+            if on_change is not None:
+                on_change([wp for wp, norm in zip(wps, values, strict=True) if norm != 0])
             for wp, norm in zip(wps, values, strict=True):
                 slot = self._slot(step, wp)
                 slot["update_norm"] = norm

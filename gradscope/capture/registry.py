@@ -1,8 +1,10 @@
 """The parameters a scope watches: their order, names, and which optimizer updates which.
 
 A parameter is watched once, under the first name it is met by (a model's qualified name, else
-``optimizer<i>.group<g>.param<p>`` for one only an optimizer holds). Parameters no optimizer
-updates ("orphans") are read at the first optimizer's step.
+the user's variable for one only an optimizer holds, else ``optimizer<i>.group<g>.param<p>``).
+Parameters no optimizer updates ("orphans") are read at the first optimizer's step. Indices are
+never reused, so a tensor dropped again (an input that was taken for a parameter) leaves no
+hole another could fall into.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ParamRegistry:
         #: Per optimizer, the watched parameters it updates (in its param-group order).
         self.owned: list[list[WatchedParam]] = []
         self.orphans: list[WatchedParam] = []
+        self._next = 0
 
     def __contains__(self, tensor: object) -> bool:
         return id(tensor) in self.by_id
@@ -38,7 +41,8 @@ class ParamRegistry:
         for wp in new:
             if id(wp.param) in self.by_id:
                 continue
-            wp.index = len(self.params)
+            wp.index = self._next
+            self._next += 1
             self.params.append(wp)
             self.by_id[id(wp.param)] = wp
             added.append(wp)
@@ -48,15 +52,38 @@ class ParamRegistry:
         kept_ids = {id(wp.param) for wp in kept}
         self.excluded.update(id(p) for p in model.parameters() if id(p) not in kept_ids)
 
-    def unseen(self, index: int, optimizer: Optimizer) -> list[WatchedParam]:
-        """The optimizer's parameters that no model holds, under generated names (a parameter
-        listed twice comes twice; :meth:`register` keeps the first)."""
-        return [
-            WatchedParam(0, f"optimizer{index}.group{gi}.param{pi}", (), "", p)
-            for gi, group in enumerate(optimizer.param_groups)
-            for pi, p in enumerate(group["params"])
-            if id(p) not in self.by_id and id(p) not in self.excluded
-        ]
+    def remove(self, wps: Iterable[WatchedParam]) -> None:
+        """Stop watching ``wps`` (in place: the backward tracker shares :attr:`params`)."""
+        gone = {wp.index for wp in wps}
+        self.params[:] = [wp for wp in self.params if wp.index not in gone]
+        self.by_id = {k: wp for k, wp in self.by_id.items() if wp.index not in gone}
+        self.orphans = [wp for wp in self.orphans if wp.index not in gone]
+        self.owned = [[wp for wp in wps_ if wp.index not in gone] for wps_ in self.owned]
+
+    def unseen(
+        self, index: int, optimizer: Optimizer, names: Mapping[int, str] | None = None
+    ) -> list[WatchedParam]:
+        """The optimizer's parameters that no model holds, named by ``names`` (``id`` → the
+        user's name) or else generated (a parameter listed twice comes twice; :meth:`register`
+        keeps the first)."""
+        names = names or {}
+        taken = {wp.name for wp in self.params}
+        out = []
+        for gi, group in enumerate(optimizer.param_groups):
+            for pi, p in enumerate(group["params"]):
+                if id(p) in self.by_id or id(p) in self.excluded:
+                    continue
+                name = names.get(id(p)) or f"optimizer{index}.group{gi}.param{pi}"
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                module = name.rpartition(".")[0] if id(p) in names else ""
+                out.append(WatchedParam(0, name, (), module, p))
+        return out
+
+    def signature(self, optimizer: Optimizer) -> tuple[int, ...]:
+        """What changes when ``add_param_group`` (or a hand edit of a group) adds parameters."""
+        return tuple(len(g["params"]) for g in optimizer.param_groups)
 
     def assign_owners(self, optimizers: list[Optimizer]) -> None:
         """Recompute which watched parameters each optimizer updates, and the orphans."""

@@ -79,9 +79,7 @@ class StepChecks:
         if wps and grads_ready:
             if all(wp.param.grad is None for wp in wps):
                 self.once(step, "step_without_grad", where, {"n_params": len(wps)})
-            suspects, lows = self._carry.suspects(wps)
-            if lows is not None:
-                self._pending.add(lows, self._carried(step, where, suspects), self._instrument)
+            self.carried(step, where, wps)
         if check_modes:
             evals = [(p, type(m).__name__, any(q.requires_grad for q in m.parameters()))
                      for p, m in self._mode_modules if not m.training]  # fmt: skip
@@ -92,8 +90,25 @@ class StepChecks:
                     "trainable": [bool(tr) for _, _, tr in evals],
                 })  # fmt: skip
 
+    def carried(
+        self,
+        step: int,
+        where: str,
+        wps: list[WatchedParam],
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue the check for gradients left over from before the parameters' last update.
+
+        With an optimizer the update is its ``step()``; without one, the script's in-place
+        change of the leaves (``extra={"manual": True}`` says so in the event).
+        """
+        suspects, lows = self._carry.suspects(wps)
+        if lows is not None:
+            finish = self._carried(step, where, suspects, len(wps), extra or {})
+            self._pending.add(lows, finish, self._instrument)
+
     def _carried(
-        self, step: int, where: str, wps: list[WatchedParam]
+        self, step: int, where: str, wps: list[WatchedParam], of: int, extra: dict[str, Any]
     ) -> Callable[[list[float]], None]:
         def finish(values: list[float]) -> None:
             carried = [(wp.name, v) for wp, v in zip(wps, values, strict=True) if v > 0]
@@ -102,7 +117,8 @@ class StepChecks:
                     "params": [n for n, _ in carried[:MAX_LISTED]],
                     "norms": [v for _, v in carried[:MAX_LISTED]],
                     "count": len(carried),
-                    "of": len(wps),
+                    "of": of,
+                    **extra,
                 })  # fmt: skip
 
         return finish

@@ -71,9 +71,9 @@ def test_gan_records_both_models_and_optimizers(tmp_path: Path) -> None:
     with gs.open_store(tmp_path / "gan.gsdb") as store:
         assert [o.type for o in store.optimizers] == ["Adam", "Adam"]
         assert "main.0.weight" in store.params
-        assert "generator.main.0.weight" in store.params
+        assert "netG.main.0.weight" in store.params
         assert store.steps == list(range(12))
-        for name in ("main.0.weight", "generator.main.0.weight"):
+        for name in ("main.0.weight", "netG.main.0.weight"):
             steps, norms = store.series("grad_norm", name)
             assert steps == list(range(12)) and all(n > 0 for n in norms)
             assert store.series("state.step.value", name)[1] == [float(i + 1) for i in range(12)]
