@@ -166,11 +166,13 @@ def _register_commands() -> None:
     from gradscope.doctor.cli import doctor_command
     from gradscope.export.cli import export_command
     from gradscope.graph.cli import graph_command
+    from gradscope.serve.cli import serve_command
     from gradscope.tui.cli import tui
 
     main.add_command(doctor_command)
     main.add_command(export_command)
     main.add_command(graph_command)
+    main.add_command(serve_command)
     main.add_command(tui)
 
 

@@ -89,7 +89,7 @@ def test_report_json_has_the_documented_shape(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    commands = ("demo", "report", "run", "doctor", "graph", "tui", "export")
+    commands = ("demo", "report", "run", "doctor", "graph", "tui", "export", "serve")
     for args in ((), *((c,) for c in commands)):
         result = gradscope(*args, "--help")
         assert result.returncode == 0

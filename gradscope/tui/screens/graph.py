@@ -228,6 +228,13 @@ class GraphScreen(DashboardScreen):
         self.exported = result
         timeout = 4.0 if result.severity == "information" else 12.0
         self.notify(result.message, severity=result.severity, timeout=timeout, markup=False)
+        if self.app.is_web and result.path is not None:  # gradscope serve: hand it to the browser
+            svg = result.path.suffix == ".svg"
+            self.app.deliver_binary(
+                result.path,
+                open_method="browser" if svg else "download",
+                mime_type="image/svg+xml" if svg else "text/vnd.graphviz",
+            )
 
     # -- search ---------------------------------------------------------------------------------
 
