@@ -244,6 +244,8 @@ class Discovery:
             return
         scope = self._ensure_scope(None)
         names = qualified_names(script_namespaces())
+        order = {key: i for i, key in enumerate(names)}  # the script's order, not the graph's
+        unknown.sort(key=lambda t: order.get(id(t), len(order)))
         taken = set(scope.param_names)
         named: dict[str, torch.Tensor] = {}
         for i, t in enumerate(unknown):
