@@ -69,8 +69,11 @@ def _manual(ctx: Context, event: Event) -> Alert:
         f"last in-place update of {name_list(params)}: .grad accumulates across backward "
         "passes and nothing reset it, so every manual update uses the sum of all earlier "
         "gradients and the steps grow and point the wrong way. Reset it after each update: "
-        f"`{first}.grad.zero_()` (or `{first}.grad = None`) for every updated tensor, or "
-        "`model.zero_grad()`.",
+        + (
+            "`model.zero_grad()` before `loss.backward()`."
+            if ctx.run.meta.get("models")
+            else f"`{first}.grad.zero_()` (or `{first}.grad = None`) for every updated tensor."
+        ),
         params=params,
         count=int(event.details.get("count", len(params))),
     )
