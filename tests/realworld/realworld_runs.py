@@ -1,0 +1,188 @@
+"""Run the real-world scripts plain and under ``gradscope run``, and read what each left behind.
+
+Every script prints its training numbers and, at its end, four protocol lines the tests read:
+``STEPS n`` (the optimizer steps it made, or its backward passes when it has no optimizer),
+``PARAMS a,b,…`` (the parameter names a user would write), ``LOSSES v,…`` (optional: the loss of
+each step, as the script computed it) and ``FINAL <sha256>`` (every parameter, buffer and the
+global RNG state after training), so "gradscope changed nothing" is "the same standard output".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+import gradscope as gs
+from gradscope.doctor.cli import doctor_command
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+#: Lines a library prints with wall-clock figures in them (the Hugging Face Trainer's closing
+#: ``{'train_runtime': …}``): they differ between any two runs, watched or not.
+VOLATILE = re.compile(r"train_runtime|_per_second")
+
+#: Exit status of the plain run where it is not 0: an uncaught KeyboardInterrupt ends Python by
+#: SIGINT, which ``subprocess`` reports as ``-SIGINT``.
+EXPECTED_EXIT = {"sigint_uncaught": -2}
+
+#: Scripts that take longest start first, so the two workers finish together.
+SLOW_FIRST = ("hf_trainer_gpt2", "lightning_classifier", "compiled_model", "export_trace_midrun")
+
+TIMEOUT = 600  # seconds per script run: guards a hang only
+
+
+def script_names() -> list[str]:
+    return sorted(p.stem for p in SCRIPTS.glob("*.py"))
+
+
+def prints_losses(name: str) -> bool:
+    """Whether the script declares its per-step losses (a ``LOSSES`` line)."""
+    return '"LOSSES"' in (SCRIPTS / f"{name}.py").read_text()
+
+
+def script_env() -> dict[str, str]:
+    """The environment of both runs: CI, no network, one intra-op thread (two runs share the
+    machine's two cores), no hash randomisation."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(
+        CI="true",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONHASHSEED="0",
+    )
+    return env
+
+
+@dataclass
+class Outcome:
+    """One run of a script: its exit status, output and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def protocol(self, key: str) -> str | None:
+        """The value of the last ``KEY value`` line, or ``None``."""
+        found = None
+        for line in self.stdout.splitlines():
+            if line.startswith(key + " "):
+                found = line[len(key) + 1 :]
+        return found
+
+    def training_lines(self) -> list[str]:
+        return [line for line in self.stdout.splitlines() if not VOLATILE.search(line)]
+
+    def tail(self, n: int = 25) -> str:
+        return "\n".join(self.stderr.splitlines()[-n:])
+
+
+@dataclass
+class StoreView:
+    """What the tests read from a store, read once (``error`` if it could not be read)."""
+
+    error: str | None = None
+    params: list[str] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    loss_steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    doctor: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ScriptRuns:
+    name: str
+    plain: Outcome
+    watched: Outcome
+    store: Path
+    view: StoreView
+
+    @property
+    def expected_steps(self) -> int:
+        return int(self.plain.protocol("STEPS") or -1)
+
+    @property
+    def expected_params(self) -> list[str]:
+        return (self.plain.protocol("PARAMS") or "").split(",")
+
+    @property
+    def expected_losses(self) -> list[float]:
+        return [float(v) for v in (self.plain.protocol("LOSSES") or "").split(",") if v]
+
+
+def run_one(args: list[str], cwd: Path) -> Outcome:
+    cwd.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    done = subprocess.run(
+        args, cwd=cwd, env=script_env(), stdin=subprocess.DEVNULL, capture_output=True,
+        text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    # kept beside the run for a look after a failure (pytest keeps the last three basetemps)
+    (cwd / "stdout.txt").write_text(done.stdout)
+    status = f"[exit {done.returncode} after {seconds:.1f} s]"
+    (cwd / "stderr.txt").write_text(f"{done.stderr}\n{status}\n")
+    return Outcome(done.returncode, done.stdout, done.stderr, seconds)
+
+
+def read_store(store: Path) -> StoreView:
+    """Names, steps, loss and meta through ``gs.open_store``; findings through
+    ``gradscope doctor STORE --json``, as a user would call it."""
+    try:
+        with gs.open_store(store) as run:
+            view = StoreView(params=list(run.params), steps=list(run.steps), meta=dict(run.meta))
+            view.loss_steps, view.losses = (list(s) for s in run.series("loss"))
+    except Exception as exc:  # the tests report it; every other check still runs
+        return StoreView(error=f"{type(exc).__name__}: {exc}")
+    doctor = CliRunner().invoke(doctor_command, [str(store), "--json"])
+    if doctor.exit_code != 0:
+        view.error = f"gradscope doctor exited {doctor.exit_code}: {doctor.output[-500:]}"
+        return view
+    view.doctor = json.loads(doctor.output)
+    return view
+
+
+def run_scripts(names: Iterable[str], folder: Path, workers: int = 2) -> dict[str, ScriptRuns]:
+    """Run each script plain (``python SCRIPT``) and watched (``python -m gradscope run --store
+    STORE SCRIPT``), each in a folder of its own, ``workers`` processes at a time."""
+    names = sorted(names, key=lambda n: (n not in SLOW_FIRST, n))
+    jobs: dict[tuple[str, str], Any] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for name in names:
+            script = str(SCRIPTS / f"{name}.py")
+            store = folder / name / "run.gsdb"
+            watched = [sys.executable, "-m", "gradscope", "run", "--store", str(store), script]
+            jobs[name, "watched"] = pool.submit(run_one, watched, folder / name / "watched")
+            plain = [sys.executable, script]
+            jobs[name, "plain"] = pool.submit(run_one, plain, folder / name / "plain")
+        outcomes = {key: job.result() for key, job in jobs.items()}
+    return {
+        name: ScriptRuns(
+            name,
+            outcomes[name, "plain"],
+            outcomes[name, "watched"],
+            folder / name / "run.gsdb",
+            read_store(folder / name / "run.gsdb"),
+        )
+        for name in names
+    }
+
+
+def is_finite(values: Iterable[float | None]) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
