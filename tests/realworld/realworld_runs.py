@@ -33,6 +33,11 @@ SCRIPTS = Path(__file__).parent / "scripts"
 #: ``{'train_runtime': …}``): they differ between any two runs, watched or not.
 VOLATILE = re.compile(r"train_runtime|_per_second")
 
+#: ``path:line: SomeWarning: message``, as ``warnings`` prints it.
+WARNING = re.compile(r":\d+: \w*Warning: ")
+#: torch's own logged warnings: ``W1205 02:53:26.648000 27074 file.py:1994] …``.
+TORCH_LOG = re.compile(r"^W\d{4} [\d:.]+ +\d+ ")
+
 #: Exit status of the plain run where it is not 0: an uncaught KeyboardInterrupt ends Python by
 #: SIGINT, which ``subprocess`` reports as ``-SIGINT``.
 EXPECTED_EXIT = {"sigint_uncaught": -2}
@@ -87,6 +92,17 @@ class Outcome:
 
     def training_lines(self) -> list[str]:
         return [line for line in self.stdout.splitlines() if not VOLATILE.search(line)]
+
+    def warnings(self) -> list[str]:
+        """Warning lines on stderr (``file:line: SomeWarning: …`` and torch's ``W…`` log
+        lines, without their clock and pid), except live diagnoses, which the doctor checks."""
+        found = []
+        for line in self.stderr.splitlines():
+            if TORCH_LOG.match(line):
+                found.append(TORCH_LOG.sub("W ", line))
+            elif WARNING.search(line) and "DiagnosisWarning" not in line:
+                found.append(line)
+        return found
 
     def tail(self, n: int = 25) -> str:
         return "\n".join(self.stderr.splitlines()[-n:])
