@@ -174,9 +174,11 @@ def read_store(store: Path) -> StoreView:
     return view
 
 
-def run_scripts(names: Iterable[str], folder: Path, workers: int = 2) -> dict[str, ScriptRuns]:
+def run_scripts(names: Iterable[str], folder: Path) -> dict[str, ScriptRuns]:
     """Run each script plain (``python SCRIPT``) and watched (``python -m gradscope run --store
-    STORE SCRIPT``), each in a folder of its own, ``workers`` processes at a time."""
+    STORE SCRIPT``), each in a folder of its own, one process per core (at least two)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = max(2, min(8, cores or 2))
     names = sorted(names, key=lambda n: (n not in SLOW_FIRST, n))
     jobs: dict[tuple[str, str], Any] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:

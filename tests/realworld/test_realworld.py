@@ -13,6 +13,7 @@ was observed; it is a strict xfail, so it turns into a failure once the defect i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,9 @@ def runs(
 def r(name: str, runs: dict[str, ScriptRuns]) -> ScriptRuns:
     """The runs of one script, once its plain run is known to be right."""
     got = runs[name]
+    absent = re.search(r"ModuleNotFoundError: No module named '([^']+)'", got.plain.stderr)
+    if got.plain.returncode != 0 and absent:
+        pytest.skip(f"the script needs {absent[1]}, which is not installed")
     if name == "compiled_model" and got.plain.returncode != 0:
         if not torch._dynamo.is_dynamo_supported():
             pytest.skip("torch.compile is not supported on this Python/platform")
