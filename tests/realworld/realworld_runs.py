@@ -121,13 +121,16 @@ class StoreView:
     doctor: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class ScriptRuns:
     name: str
     plain: Outcome
     watched: Outcome
     store: Path
     view: StoreView
+
+    def __repr__(self) -> str:  # pytest prints it with every failure: keep it short
+        return f"<runs of {self.name}.py: store {self.store}>"
 
     @property
     def expected_steps(self) -> int:
