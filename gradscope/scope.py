@@ -30,8 +30,9 @@ from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
 from gradscope.capture.graph_snapshot import GraphSnapshot
-from gradscope.capture.guard import Instruments
-from gradscope.capture.handles import HookGroup
+from gradscope.capture.guard import Instruments, flush_warnings, has_deferred_warnings
+from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE, HookGroup
+from gradscope.capture.lifetime import close_at_exit, discard_at_exit
 from gradscope.capture.loss import ROOTS, scalar_root
 from gradscope.capture.modules import ModuleWatcher
 from gradscope.capture.naming import (
@@ -121,6 +122,7 @@ class Scope:
         self.options = options or WatchOptions()
         optimizers = _optimizers(optimizer)
         self._optimizers: list[Optimizer] = []
+        self._opt_index: dict[int, int] = {}  # id(optimizer) → index; held in _optimizers
         self._trailing: dict[int, bool] = {}
         self._closure_step: dict[int, bool] = {}
         self._closed = False
@@ -180,6 +182,7 @@ class Scope:
         )
         self._warnings = AlertWarnings(self.path) if warn else None
         self._graph: GraphSnapshot | None = None
+        close_at_exit(self)  # weakly: a scope never closed still keeps its last steps
         ROOTS.acquire()
         ROOTS.listeners.append(self._before_backward)
         if self.options.graph:
@@ -308,9 +311,10 @@ class Scope:
         self._signatures.append(self._reg.signature(optimizer))
         self._register_params(self._reg.unseen(index, optimizer, self._names_for(optimizer)))
         self._tracker.attach_new()
-        self._hooks.add(optimizer.register_step_pre_hook(self._make_step_hook(index, pre=True)))
-        self._hooks.add(optimizer.register_step_post_hook(self._make_step_hook(index, pre=False)))
-        if index == 0:
+        self._opt_index[id(optimizer)] = index
+        if index == 0:  # process-wide step hooks, filtered: the optimizer carries nothing
+            self._hooks.add(OPTIMIZER_STEP_PRE.listen(self._step_hook(pre=True)))
+            self._hooks.add(OPTIMIZER_STEP_POST.listen(self._step_hook(pre=False)))
             self._ddp.attach(optimizer, self._hooks)  # after the scope's hook: same numbers
         self._reg.assign_owners(self._optimizers)
         self._writer.put(
@@ -398,6 +402,8 @@ class Scope:
                     f"scope.log({name}=...) needs a number, got {type(value).__name__}"
                 )
             values[name] = value
+        if has_deferred_warnings():
+            flush_warnings()
         if self._step > 0 and self._tracker.n_backward == 0 and not self._tracker.in_backward:
             late = {k: float(v) for k, v in values.items()}
             self._writer.put("late", (self._step - 1, late))
@@ -423,6 +429,7 @@ class Scope:
         if self._closed:
             return
         self._closed = True
+        discard_at_exit(self)
         try:
             self._hooks.remove_all()
         finally:
@@ -455,6 +462,7 @@ class Scope:
             finally:
                 self._writer.close()
                 self._release()
+                flush_warnings()
 
     def __enter__(self) -> Scope:
         return self
@@ -482,9 +490,12 @@ class Scope:
     def _histogram_step(self, step: int | None = None) -> bool:
         return (self._step if step is None else step) % self.options.histogram_every == 0
 
-    def _make_step_hook(self, index: int, *, pre: bool) -> Any:
+    def _step_hook(self, *, pre: bool) -> Any:
+        """The step pre- or post-hook of every watched optimizer (``index``: which one)."""
+
         def hook(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-            if self._closed:
+            index = self._opt_index.get(id(optimizer))
+            if index is None or self._closed:
                 return
             try:
                 if pre:
@@ -500,6 +511,8 @@ class Scope:
                 raise  # strict mode: the failing instrument already named itself
             except Exception as exc:  # a bug of ours must not stop training
                 self._instruments["steps"].fail(exc)
+            if not pre and has_deferred_warnings():
+                flush_warnings()  # the step's work is done: warn at the user's opt.step() line
 
         return hook
 
@@ -791,6 +804,7 @@ class Scope:
         self._models = {}
         self._reg.release()
         self._optimizers = []
+        self._opt_index = {}
         self._modules = None  # type: ignore[assignment]
         if getattr(self, "_tracker", None) is not None:
             self._tracker.release()

@@ -1,11 +1,16 @@
-"""Live diagnoses as Python warnings, pointing at the user's line, a bounded number per run."""
+"""Live diagnoses as Python warnings, pointing at the user's line, a bounded number per run.
+
+Alerts are found at a step's end, which runs inside the optimizer's ``step()`` (or inside the
+backward pass when no optimizer is watched): they are queued and emitted where that is safe
+(see :mod:`gradscope.capture.guard`).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
 
-from gradscope.capture.guard import warn_at_user_code
+from gradscope.capture.guard import defer_warning
 from gradscope.errors import DiagnosisWarning
 from gradscope.records import Alert
 
@@ -26,9 +31,9 @@ class AlertWarnings:
                 text = f"gradscope: {alert.severity}: {alert.code} at {alert.where}"
                 if alert.step is not None:
                     text += f" (step {alert.step})"
-                warn_at_user_code(f"{text}: {alert.message}", DiagnosisWarning)
+                defer_warning(f"{text}: {alert.message}", DiagnosisWarning)
             elif self._warned == MAX_WARNINGS + 1:
-                warn_at_user_code(
+                defer_warning(
                     "gradscope: more diagnoses than shown; see scope.alerts or "
                     f"`gradscope doctor {self._path}`",
                     DiagnosisWarning,

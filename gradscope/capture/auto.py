@@ -1,9 +1,10 @@
 """Discovery for ``gradscope run``: find every model and optimizer an unmodified script uses.
 
-The global module and optimizer hooks live here and only here (``gs.watch`` hooks the objects it
-is given). A model is a module whose forward runs at the top level (not inside another module's
-forward) and that has parameters; an optimizer is seen when it is created. Everything found goes
-into one scope, so one store holds the whole script.
+Discovery listens to every module's forward and every optimizer's step through torch's
+process-wide hooks, as the scope does for the objects it watches. A model is a module whose
+forward runs at the top level (not inside another module's forward) and that has parameters;
+an optimizer is seen when it is created. Everything found goes into one scope, so one store
+holds the whole script.
 
 Names are the script's own. The first model keeps its plain ``named_parameters()`` names; a
 further model, or several top-level modules that one optimizer trains together (``embed``,
@@ -31,10 +32,9 @@ from typing import Any
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import HookGroup
+from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup
 from gradscope.capture.loss import ROOTS, is_loss_module
 from gradscope.capture.naming import owners, qualified_names, script_namespaces, variable_names
 from gradscope.options import WatchOptions
@@ -83,7 +83,7 @@ class Discovery:
         mod = nn.modules.module
         self._hooks.add(mod.register_module_forward_pre_hook(self._forward_pre))
         self._hooks.add(mod.register_module_forward_hook(self._forward_post, always_call=True))
-        self._hooks.add(register_optimizer_step_pre_hook(self._step_pre))
+        self._hooks.add(OPTIMIZER_STEP_PRE.listen(self._step_pre))  # shared with the scope's
         original_init = Optimizer.__init__
 
         @functools.wraps(original_init)

@@ -4,16 +4,21 @@ A tensor hook on each parameter (it fires before the gradient is accumulated int
 marks the backward pass, notes whether accumulation started afresh (``.grad`` was ``None``),
 and queues one callback that the autograd engine runs when the pass has finished, when every
 ``.grad`` is complete. The hook returns ``None``, so gradients are never changed.
+
+The hooks are :class:`~gradscope.capture.handles.TensorHook` objects, which torch neither
+serialises nor warns about when a watched tensor is saved or pickled; ``copy.deepcopy`` of a
+parameter does not copy tensor hooks.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import torch
 
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import HookGroup
+from gradscope.capture.handles import HookGroup, TensorHook
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.naming import WatchedParam
 
@@ -38,6 +43,8 @@ class BackwardTracker:
         self._active = False
         self._fresh = False
         self._root: torch.Tensor | None = None
+        self._source: weakref.ref[torch.Tensor] | None = None
+        self._sources: list[weakref.ref[torch.Tensor]] = []
         #: Losses (roots of backward passes) whose gradients are in ``.grad`` since the last step.
         self.roots: list[torch.Tensor] = []
         #: Backward passes since the last step.
@@ -50,7 +57,7 @@ class BackwardTracker:
         """Hook parameters that require grad and have no hook yet (e.g. unfrozen mid-run)."""
         for wp in self._params:
             if wp.index not in self._hooked and wp.param.requires_grad:
-                self._hooks.add(wp.param.register_hook(self._make_hook(wp)))
+                self._hooks.add(wp.param.register_hook(TensorHook(self._make_hook(wp))))
                 self._hooked.add(wp.index)
 
     def _make_hook(self, wp: WatchedParam) -> Callable[[torch.Tensor], None]:
@@ -65,6 +72,7 @@ class BackwardTracker:
             self._active = True
             self._fresh = True
             self._root = ROOTS.current
+            self._source = ROOTS.source
             torch.autograd.Variable._execution_engine.queue_callback(self._finished)
         if wp.param.grad is not None:
             self._fresh = False  # accumulation restarted only if every gradient was reset
@@ -76,11 +84,20 @@ class BackwardTracker:
         self._active = False
         if self._fresh:
             self.roots.clear()
-        if self._root is not None:
+            self._sources.clear()
+        source, self._source = self._source, None
+        if self._root is not None and not self._seen_root(source):
             self.roots.append(self._root)
-            self._root = None
+            if source is not None:
+                self._sources.append(source)
+        self._root = None
         self.n_backward += 1
         self._instrument.run(self._on_end)
+
+    def _seen_root(self, source: weakref.ref[torch.Tensor] | None) -> bool:
+        """Whether this pass differentiated a loss already counted (``retain_graph=True``)."""
+        tensor = source() if source is not None else None
+        return tensor is not None and any(s() is tensor for s in self._sources)
 
     @property
     def in_backward(self) -> bool:
@@ -90,10 +107,12 @@ class BackwardTracker:
         """Drop the parameters (the scope is closed; hooks are already removed)."""
         self._params = []
         self._root = None
+        self._source = None
         self.reset()
 
     def reset(self) -> None:
         """Forget what happened since the last step (called at each step's end)."""
         self.roots = []
+        self._sources = []
         self.n_backward = 0
         self.touched = set()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import HookGroup
+from gradscope.capture.handles import OPTIMIZER_STEP_POST, HookGroup
 from gradscope.capture.naming import WatchedParam
 from gradscope.capture.pending import by_device
 from gradscope.errors import GradscopeError
@@ -129,7 +130,14 @@ class DesyncCheck:
         self._has_ddp = False
 
     def attach(self, optimizer: Optimizer, hooks: HookGroup) -> None:
-        hooks.add(optimizer.register_step_post_hook(self._after_step))
+        """Check after each step of ``optimizer`` (a process-wide hook: it carries nothing)."""
+        target = weakref.ref(optimizer)
+
+        def after_step(opt: Optimizer, args: Any, kwargs: Any) -> None:
+            if opt is target():
+                self._after_step(opt, args, kwargs)
+
+        hooks.add(OPTIMIZER_STEP_POST.listen(after_step))
 
     def after_reduce(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` (called at the end of a backward pass) once DDP's gradients are final.

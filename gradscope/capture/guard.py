@@ -1,7 +1,18 @@
-"""Instruments that switch themselves off instead of killing training."""
+"""Instruments that switch themselves off instead of killing training, and gradscope's warnings.
+
+A warning is an exception in a process run with ``python -W error`` or pytest's
+``filterwarnings = error``. Raised from inside a hook it would surface in the user's
+``backward()`` or ``step()``, so hooks never warn: they :func:`defer_warning`, and the queue is
+emitted by :func:`flush_warnings` at points outside autograd (an optimizer step's end, the start
+of the next backward pass, ``scope.log``/``close``, interpreter exit). Even there a warning the
+filters turn into an exception is caught and goes to the ``gradscope`` logger instead: gradscope
+never raises into training.
+"""
 
 from __future__ import annotations
 
+import collections
+import logging
 import os
 import sys
 import warnings
@@ -20,15 +31,51 @@ _LIBRARY_DIRS = tuple(
 )
 
 
+logger = logging.getLogger("gradscope")
+
+#: Warnings raised where emitting was not safe, oldest first (appends are atomic).
+_DEFERRED: collections.deque[tuple[str, type[Warning]]] = collections.deque()
+
+
+def emit_warning(message: str, category: type[Warning], *, stacklevel: int = 1) -> None:
+    """``warnings.warn``, except that a warning the filters make an error is logged instead.
+
+    ``stacklevel`` counts from the caller, as for ``warnings.warn``.
+    """
+    try:
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+    except Exception:  # `-W error`, `filterwarnings = error`: never an exception in training
+        logger.warning("%s: %s", category.__name__, message, extra={"gradscope_category": category})
+
+
 def warn_at_user_code(message: str, category: type[Warning]) -> None:
     """Warn with the line of the user's code that led here (``opt.step()``, ``backward()``),
-    past the frames of gradscope and torch, whatever depth the hook fired at."""
+    past the frames of gradscope and torch, whatever depth it is called at. Never raises."""
     level = 2
     frame = sys._getframe(1)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame = frame.f_back
         level += 1
-    warnings.warn(message, category, stacklevel=level)
+    emit_warning(message, category, stacklevel=level)
+
+
+def defer_warning(message: str, category: type[Warning]) -> None:
+    """Queue a warning raised inside a hook or an engine callback for :func:`flush_warnings`."""
+    _DEFERRED.append((message, category))
+
+
+def has_deferred_warnings() -> bool:
+    return bool(_DEFERRED)
+
+
+def flush_warnings() -> None:
+    """Emit the queued warnings at the user's line (call only outside hooks). Never raises."""
+    while _DEFERRED:
+        try:
+            message, category = _DEFERRED.popleft()
+        except IndexError:  # another thread took the last one
+            return
+        warn_at_user_code(message, category)
 
 
 class Instrument:
@@ -64,16 +111,16 @@ class Instrument:
         self.report(exc)
 
     def report(self, exc: BaseException) -> None:
-        """Switch off and warn once, never raising (for failures on other threads)."""
+        """Switch off and queue one warning (failures happen inside hooks and on other threads,
+        where a warning must not be raised; see :func:`defer_warning`)."""
         if self.error is not None:
             return
         self.enabled = False
         self.error = exc
-        warnings.warn(
+        defer_warning(
             f"gradscope: the {self.name!r} instrument failed ({type(exc).__name__}: {exc}) and "
             "is switched off for the rest of the run; training continues unaffected.",
             GradscopeWarning,
-            stacklevel=3,
         )
 
 

@@ -3,18 +3,24 @@
 ``Tensor.backward`` calls ``torch.autograd.backward``; while at least one scope is open that
 function is wrapped so the root of the running backward pass is known to the parameter hooks
 that fire inside it. The original function is put back when the last scope closes. The wrapper
-passes every argument through untouched and never raises on its own account.
+passes every argument through untouched and never raises on its own account: a listener that
+raises is dropped (its instrument reports it), a root it cannot read is simply not known.
+Before the pass starts, outside autograd, it emits the warnings hooks have queued.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
+
+from gradscope.capture.guard import flush_warnings, has_deferred_warnings
+from gradscope.errors import InstrumentError
 
 
 class BackwardRoots:
@@ -26,6 +32,9 @@ class BackwardRoots:
         self._original: Callable[..., Any] | None = None
         #: The detached scalar root of the running backward pass, or ``None``.
         self.current: torch.Tensor | None = None
+        #: The tensor ``backward()`` was called on (weakly): a loss differentiated twice
+        #: (``retain_graph=True``) is the same tensor both times.
+        self.source: weakref.ref[torch.Tensor] | None = None
         #: Called with the raw ``tensors`` argument before each backward pass (discovery).
         self.listeners: list[Callable[[Any], None]] = []
 
@@ -45,6 +54,7 @@ class BackwardRoots:
                 torch.autograd.backward = self._original
                 self._original = None
                 self.current = None
+                self.source = None
                 self.listeners = []
 
     @property
@@ -56,26 +66,56 @@ class BackwardRoots:
 
         @functools.wraps(original)
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
-            previous = roots.current
-            for listener in list(roots.listeners):
-                listener(tensors)
-            roots.current = scalar_root(tensors)
+            previous, previous_source = roots.current, roots.source
+            if has_deferred_warnings():
+                flush_warnings()
+            roots.notify(tensors)
+            try:
+                roots.current = scalar_root(tensors)
+                roots.source = _source(tensors) if roots.current is not None else None
+            except Exception:  # a root we cannot read (sparse, meta …): the loss stays unknown
+                roots.current, roots.source = None, None
             try:
                 return original(tensors, *args, **kwargs)
             finally:
-                roots.current = previous
+                roots.current, roots.source = previous, previous_source
 
         backward.__gradscope_wrapped__ = original  # type: ignore[attr-defined]
         return backward
+
+    def notify(self, tensors: Any) -> None:
+        """Call every listener; one that raises is dropped, never the user's backward."""
+        for listener in list(self.listeners):
+            try:
+                listener(tensors)
+            except InstrumentError:
+                raise  # strict mode: the failing instrument already named itself
+            except Exception:  # a bug of ours must not stop the user's backward
+                if listener in self.listeners:
+                    self.listeners.remove(listener)
+
+
+def _source(tensors: Any) -> weakref.ref[torch.Tensor] | None:
+    if isinstance(tensors, (tuple, list)) and len(tensors) == 1:
+        tensors = tensors[0]
+    return weakref.ref(tensors) if isinstance(tensors, torch.Tensor) else None
 
 
 def scalar_root(tensors: Any) -> torch.Tensor | None:
     """The detached value of a one-element backward root, else ``None``."""
     if isinstance(tensors, (tuple, list)) and len(tensors) == 1:
         tensors = tensors[0]
-    if isinstance(tensors, torch.Tensor) and tensors.numel() == 1 and tensors.is_floating_point():
-        return tensors.detach().reshape(()).clone()
-    return None
+    if not (
+        isinstance(tensors, torch.Tensor)
+        and tensors.numel() == 1
+        and tensors.is_floating_point()
+        and tensors.device.type != "meta"
+    ):
+        return None
+    value = tensors.detach()
+    if value.layout != torch.strided:  # a sparse one-element root
+        value = value.to_dense()
+    return value.reshape(()).clone()
 
 
 ROOTS = BackwardRoots()

@@ -1,9 +1,15 @@
 """Forward-output statistics of every module, and the norm of the gradient of each output.
 
-Plain forward hooks plus a tensor hook on the output, not module full-backward hooks: the
-latter wrap outputs in a ``BackwardHookFunction`` and break on in-place ops
-(``nn.ReLU(inplace=True)``, ``x += residual``). Forwards run with grad disabled (evaluation
-under ``torch.no_grad()``) are not mixed into the training statistics.
+Forward hooks plus a tensor hook on the output, not module full-backward hooks: the latter
+wrap outputs in a ``BackwardHookFunction`` and break on in-place ops (``nn.ReLU(inplace=True)``,
+``x += residual``). Forwards run with grad disabled (evaluation under ``torch.no_grad()``) are
+not mixed into the training statistics.
+
+The forward hook is one process-wide hook (``register_module_forward_hook``) that looks the
+module up among the watched ones, not a hook in each module's ``_forward_hooks``: the user's
+modules carry nothing of gradscope's, so ``torch.save(model)``, ``pickle`` and
+``copy.deepcopy`` work while watched, and a copy (an EMA model, a best-model snapshot) is not
+watched. The lookup is one dict access by ``id``; entries leave with their module.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import torch
 from torch import nn
 
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import HookGroup
+from gradscope.capture.handles import HookGroup, TensorHook
 from gradscope.capture.pending import Pending
 from gradscope.records import ModuleStats
 from gradscope.stats.tensors import activation_summary, finish_activations
@@ -91,6 +97,17 @@ class _Calls:
 Emit = Callable[[str, str, dict[str, Any]], None]
 
 
+@dataclass(frozen=True)
+class _Watched:
+    """A watched module, held weakly, with what its hook needs to know about it."""
+
+    ref: weakref.ref[nn.Module]
+    path: str
+    is_loss: bool
+    preserving: bool
+    is_dropout: bool
+
+
 class ModuleWatcher:
     """Forward hooks on every module.
 
@@ -127,6 +144,11 @@ class ModuleWatcher:
         self._logged = False
         self._activations = False
         self._probing = False
+        #: Watched modules by ``id``; BatchNorm ones also in ``_batchnorms``.
+        self._watched: dict[int, _Watched] = {}
+        self._batchnorms: dict[int, _Watched] = {}
+        self._hooked = False
+        self._bn_hooked = False
 
     def begin_step(self, *, logged: bool, activations: bool, probing: bool) -> None:
         """Say what the step starting now records (set by the scope, read by every hook)."""
@@ -135,37 +157,60 @@ class ModuleWatcher:
         self._probing = probing
 
     def attach(self, modules: list[tuple[str, nn.Module]]) -> None:
-        """Hook the forward of each ``(path, module)``."""
+        """Watch the forward of each ``(path, module)``; a module watched already keeps its path."""
         for path, module in modules:
-            self._hooks.add(module.register_forward_hook(self._make_hook(path, module)))
+            key = id(module)
+            if key in self._watched:
+                continue
+            entry = _Watched(
+                weakref.ref(module, self._forget(key)),
+                path,
+                is_loss=self._on_loss is not None and isinstance(module, nn.modules.loss._Loss),
+                preserving=isinstance(module, FINITE_PRESERVING),
+                is_dropout=isinstance(module, nn.modules.dropout._DropoutNd),
+            )
+            self._watched[key] = entry
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                self._hooks.add(module.register_forward_pre_hook(self._make_bn_hook(path)))
+                self._batchnorms[key] = entry
+        registry = nn.modules.module
+        if self._watched and not self._hooked:
+            self._hooked = True
+            self._hooks.add(registry.register_module_forward_hook(self._forward))
+        if self._batchnorms and not self._bn_hooked:
+            self._bn_hooked = True
+            self._hooks.add(registry.register_module_forward_pre_hook(self._bn_forward_pre))
 
-    def _make_hook(self, path: str, module: nn.Module) -> Callable[[nn.Module, Any, Any], None]:
-        is_loss = self._on_loss is not None and isinstance(module, nn.modules.loss._Loss)
-        preserving = isinstance(module, FINITE_PRESERVING)
-        is_dropout = isinstance(module, nn.modules.dropout._DropoutNd)
+    def _forget(self, key: int) -> Callable[[weakref.ref[nn.Module]], None]:
+        """A weakref callback that drops a collected module's entries (its id may be reused)."""
+        watched, batchnorms = self._watched, self._batchnorms
+
+        def forget(ref: weakref.ref[nn.Module]) -> None:
+            for table in (watched, batchnorms):
+                entry = table.get(key)
+                if entry is not None and entry.ref is ref:
+                    del table[key]
+
+        return forget
+
+    def _forward(self, module: nn.Module, args: Any, output: Any) -> None:
+        entry = self._watched.get(id(module))
+        if entry is None or not self._instrument.enabled or not torch.is_grad_enabled():
+            return
         instrument = self._instrument
+        if entry.is_loss:
+            instrument.run(self._loss_output, output)
+        if self._logged:
+            source = args[0] if entry.preserving and args else None
+            instrument.run(self._record, entry.path, module, output, source, entry.is_dropout)
 
-        def hook(module: nn.Module, args: Any, output: Any) -> None:
-            if not instrument.enabled or not torch.is_grad_enabled():
-                return
-            if is_loss:
-                instrument.run(self._loss_output, output)
-            if self._logged:
-                source = args[0] if preserving and args else None
-                instrument.run(self._record, path, module, output, source, is_dropout)
-
-        return hook
-
-    def _make_bn_hook(self, path: str) -> Callable[[nn.Module, Any], None]:
-        def hook(module: nn.Module, args: Any) -> None:
-            if self._dropout_outputs and args and isinstance(args[0], torch.Tensor):
-                source = self._dropout_outputs.get(id(args[0]))
-                if source is not None:
-                    self._emit("dropout_before_batchnorm", path, {"dropout": source})
-
-        return hook
+    def _bn_forward_pre(self, module: nn.Module, args: Any) -> None:
+        if not self._dropout_outputs:
+            return
+        entry = self._batchnorms.get(id(module))
+        if entry is not None and args and isinstance(args[0], torch.Tensor):
+            source = self._dropout_outputs.get(id(args[0]))
+            if source is not None:
+                self._emit("dropout_before_batchnorm", entry.path, {"dropout": source})
 
     def _loss_output(self, output: Any) -> None:
         if isinstance(output, torch.Tensor) and output.numel() == 1 and self._on_loss:
@@ -203,7 +248,7 @@ class ModuleWatcher:
         # The sum of squares is non-finite exactly when the output is.
         self._forward_norms.append((path, row[1]))
         if t.requires_grad:
-            t.register_hook(self._make_grad_hook(path, calls))
+            t.register_hook(TensorHook(self._make_grad_hook(path, calls)))
 
     def _was_checked(self, source: Any) -> bool:
         if not isinstance(source, torch.Tensor):

@@ -16,7 +16,6 @@ hooks are removed when the block ends, and the record keeps only plain data.
 from __future__ import annotations
 
 import threading
-import warnings
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator
@@ -26,7 +25,9 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
+from gradscope.capture.guard import defer_warning, flush_warnings
 from gradscope.errors import GradscopeError, GradscopeWarning
 from gradscope.graph.cuts import CutEvent, CutWatcher, LiveCut
 from gradscope.graph.model import ModuleCall
@@ -110,7 +111,7 @@ class Recorder:
     def failed(self, message: str) -> None:
         """Report an instrument failure once; the recording goes on without that instrument."""
         self.record.errors.append(message)
-        warnings.warn(f"gradscope: {message}", GradscopeWarning, stacklevel=3)
+        defer_warning(f"gradscope: {message}", GradscopeWarning)  # from a hook: never raised
 
     def guard(self, fn: Any) -> Any:
         """Wrap a hook so an exception switches attribution off instead of breaking forward."""
@@ -226,13 +227,23 @@ def record_modules(model: nn.Module, *, cuts: bool = True) -> Iterator[ModuleRec
     recorder = Recorder(record, param_names(model))
     handles: list[Any] = []
     watcher = CutWatcher(recorder) if cuts else None
+    # Process-wide hooks filtered by the model's modules: the modules themselves carry nothing
+    # (a model saved, pickled or deep-copied while recording must not take a hook along).
+    paths = {id(m): (path, type(m).__name__) for path, m in model.named_modules()}
+    alive = list(model.modules())  # the ids above stay theirs while the block runs
+
+    def enter(module: nn.Module, *_: Any) -> None:
+        found = paths.get(id(module))
+        if found is not None:
+            recorder.enter(*found)
+
+    def exit_(module: nn.Module, *_: Any) -> None:
+        if id(module) in paths:
+            recorder.exit()
+
     try:
-        post = recorder.guard(lambda *_: recorder.exit())
-        for path, module in model.named_modules():
-            kind = type(module).__name__
-            pre = recorder.guard(lambda *_, p=path, k=kind: recorder.enter(p, k))
-            handles.append(module.register_forward_pre_hook(pre))
-            handles.append(module.register_forward_hook(post, always_call=True))
+        handles.append(register_module_forward_pre_hook(recorder.guard(enter)))
+        handles.append(register_module_forward_hook(recorder.guard(exit_), always_call=True))
         if watcher is not None:
             watcher.__enter__()
         try:
@@ -243,4 +254,6 @@ def record_modules(model: nn.Module, *, cuts: bool = True) -> Iterator[ModuleRec
     finally:
         for handle in reversed(handles):
             handle.remove()
+        del alive
         recorder.close()
+        flush_warnings()  # outside any hook: what attribution queued while the forward ran

@@ -6,17 +6,21 @@ that node) to norms on their own device and keeps the 0-d results; when the back
 (an engine callback queued by the first hook) all norms move to the host in one transfer per
 device, fill :class:`GradHeat` and every hook is removed. Hooks return ``None``: they never
 change a gradient. Only the first backward after capture is recorded.
+
+Whatever goes wrong in a hook or in the callback (a tensor on the meta device, a dtype torch
+cannot reduce) switches the heat map off and queues one warning for a safe moment: an
+exception or a warning raised there would surface in the user's ``backward()``.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 
+from gradscope.capture.guard import defer_warning
 from gradscope.errors import GradscopeWarning
 from gradscope.graph.model import GradHeat
 
@@ -47,12 +51,14 @@ class HeatRecorder:
                 with torch.no_grad():
                     self._pending.append((node_id, _norms(grad_outputs)))
             except Exception as exc:  # never break the user's backward
-                self.remove()
-                warnings.warn(
-                    f"gradscope: heat map switched off: {exc!r}", GradscopeWarning, stacklevel=2
-                )
+                self._fail(exc)
 
         return hook
+
+    def _fail(self, exc: Exception) -> None:
+        self.remove()
+        self._pending = []
+        defer_warning(f"gradscope: heat map switched off: {exc!r}", GradscopeWarning)
 
     def remove(self) -> None:
         """Remove every hook (idempotent)."""
@@ -61,6 +67,13 @@ class HeatRecorder:
             handle.remove()
 
     def _finish(self) -> None:
+        """Engine callback at the end of the backward pass; never raises into it."""
+        try:
+            self._fill()
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fill(self) -> None:
         self.remove()
         pending, self._pending = self._pending, []
         by_device: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
@@ -80,20 +93,32 @@ class HeatRecorder:
         self.heat.done = True
 
 
+#: Dtypes whose norm is accumulated in float32, so it cannot overflow the dtype's range.
+_WIDENED = (torch.float16, torch.bfloat16)
+
+
 def _norms(grads: tuple[torch.Tensor | None, ...]) -> torch.Tensor:
-    """Per-output gradient norms as one float32 vector (an undefined gradient counts as 0)."""
+    """Per-output gradient norms as one float32 vector (an undefined gradient counts as 0).
+
+    Each norm is taken in the gradient's own precision (accumulated in float32 for half and
+    bfloat16; torch refuses to narrow float64 inside the norm), a complex gradient's over its
+    magnitudes, then cast: float32 exists on every device.
+    """
     out = []
     device = None
     for g in grads:
         if g is None:
             out.append(None)
             continue
-        if g.is_sparse:
-            g = g.coalesce()._values()
-        if g.is_floating_point():
+        if g.layout != torch.strided:
+            g = g.coalesce()._values() if g.is_sparse else g.to_dense()
+        if g.dtype in _WIDENED:
             n = torch.linalg.vector_norm(g, dtype=torch.float32)
+        elif g.is_floating_point() or g.is_complex():
+            n = torch.linalg.vector_norm(g)
         else:
-            n = torch.linalg.vector_norm(g).float()
+            n = torch.linalg.vector_norm(g.double())
+        n = n.float()
         device = n.device
         out.append(n)
     if not out:
