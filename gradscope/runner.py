@@ -3,15 +3,23 @@
 The script runs as ``__main__`` with ``sys.argv = [SCRIPT, *ARGS]`` and its folder first on
 ``sys.path``. Its output, traceback and exit code pass through; gradscope adds a short summary
 on stderr after the script has finished.
+
+SIGTERM (a job scheduler, ``kill``, a container stopping) would end the process before the store
+is closed. While the script runs, a SIGTERM unwinds it instead, the store is closed and the
+summary printed, and then the process ends by SIGTERM as the plain script would have (exit
+status 143 in a shell). A script that installs its own SIGTERM handler keeps it.
 """
 
 from __future__ import annotations
 
 import os
 import runpy
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
+from types import FrameType
 
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
@@ -64,6 +72,8 @@ def run_script(
     sys.argv = [script, *args]
     sys.path.insert(0, str(path.resolve().parent))
     code = 0
+    terminated = False
+    previous = _catch_sigterm()
     try:
         discovery.start()
         runpy.run_path(str(path), run_name="__main__")
@@ -72,6 +82,9 @@ def run_script(
     except KeyboardInterrupt as exc:
         _print_script_traceback(exc, path)
         code = 130
+    except Terminated:
+        terminated = True
+        code = 128 + signal.SIGTERM
     except BaseException as exc:
         _print_script_traceback(exc, path)
         code = 1
@@ -82,7 +95,54 @@ def run_script(
         finally:
             if not quiet:
                 _summary(discovery, store_path)
+            _restore_sigterm(previous)
+    if terminated:
+        _end_by_sigterm()
     return code
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while the script ran (a BaseException, like KeyboardInterrupt, so the
+    script's ``except Exception`` blocks do not swallow it)."""
+
+
+_RUNNER_PID: int | None = None
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _RUNNER_PID:  # a forked worker (DataLoader, Pool) inherited the handler
+        _end_by_sigterm(flush=False)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the closing
+    raise Terminated
+
+
+def _catch_sigterm() -> signal.Handlers | None:
+    """Install the SIGTERM handler when SIGTERM would kill the process outright; else ``None``."""
+    global _RUNNER_PID
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    _RUNNER_PID = os.getpid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return signal.SIG_DFL
+
+
+def _restore_sigterm(previous: signal.Handlers | None) -> None:
+    """Put back the default, unless the script installed a handler of its own meanwhile."""
+    if previous is None:
+        return
+    if signal.getsignal(signal.SIGTERM) in (_on_sigterm, signal.SIG_IGN):
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _end_by_sigterm(*, flush: bool = True) -> None:
+    """End the process by SIGTERM, as the plain script would have ended."""
+    if flush:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit_code(exc: SystemExit) -> int:

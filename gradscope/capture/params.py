@@ -99,7 +99,8 @@ class ParamCapture:
         opts = self._options
         by_device: dict[torch.device, list[tuple[WatchedParam, torch.Tensor]]] = {}
         for wp, t in pairs:
-            by_device.setdefault(t.device, []).append((wp, t))
+            if t.device.type != "meta":  # no values to count
+                by_device.setdefault(t.device, []).append((wp, t))
         for group in by_device.values():
             result = inst.run(
                 histograms,

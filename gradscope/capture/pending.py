@@ -26,7 +26,9 @@ class Pending:
     def add(
         self, tensor: torch.Tensor, finish: Callable[[list[float]], None], instrument: Instrument
     ) -> None:
-        self._items.append((tensor, finish, instrument))
+        """Queue ``tensor``; ``finish`` gets its values. A meta tensor has none: it is dropped."""
+        if tensor.device.type != "meta":
+            self._items.append((tensor, finish, instrument))
 
     def add_summaries(
         self,

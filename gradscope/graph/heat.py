@@ -80,7 +80,9 @@ class HeatRecorder:
         for node_id, vec in pending:
             by_device.setdefault(vec.device, []).append((node_id, vec))
         norms = self.heat.norms
-        for items in by_device.values():
+        for device, items in by_device.items():
+            if device.type == "meta":  # shapes without values: no heat to show
+                continue
             values = torch.cat([vec for _, vec in items]).tolist()  # one transfer per device
             offset = 0
             for node_id, vec in items:

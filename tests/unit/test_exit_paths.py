@@ -1,0 +1,140 @@
+"""How a run ends: a scope never closed is closed at interpreter exit, SIGTERM under
+``gradscope run`` closes the store and still ends the process by SIGTERM."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import weakref
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import gradscope as gs
+from gradscope.capture import lifetime
+
+TRAIN = """
+import torch, torch.nn as nn, torch.nn.functional as F
+
+torch.manual_seed(0)
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+"""
+
+NEVER_CLOSED = (
+    TRAIN
+    + """
+import sys
+import gradscope as gs
+
+scope = gs.watch(model, opt, store=sys.argv[1])
+for step in range(7):
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+print("trained", flush=True)
+"""
+)
+
+TERMINATED = (
+    TRAIN
+    + """
+import os, signal, time
+
+for step in range(1000):
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+    print(f"step {step}", flush=True)
+    if step == 4:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+print("not reached")
+"""
+)
+
+
+def python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "CI": "true"},
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_a_scope_never_closed_keeps_every_step_at_exit(tmp_path: Path) -> None:
+    script = tmp_path / "never_closed.py"
+    script.write_text(textwrap.dedent(NEVER_CLOSED))
+    store = tmp_path / "open.gsdb"
+    done = python("-W", "error", str(script), str(store), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "trained\n"
+    with gs.open_store(store) as run:
+        assert run.steps == list(range(7))
+        assert run.meta["steps"] == 7
+        assert "finished" in run.meta
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_sigterm_under_gradscope_run_closes_the_store_and_ends_by_sigterm(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "terminated.py"
+    script.write_text(textwrap.dedent(TERMINATED))
+    store = tmp_path / "term.gsdb"
+    plain = python(str(script), cwd=tmp_path)
+    watched = python("-m", "gradscope", "run", "--store", str(store), str(script), cwd=tmp_path)
+    assert plain.returncode == watched.returncode == -signal.SIGTERM  # 143 in a shell
+    assert watched.stdout == plain.stdout == "".join(f"step {i}\n" for i in range(5))
+    assert "5 steps recorded" in watched.stderr
+    assert "Traceback" not in watched.stderr
+    with gs.open_store(store) as run:
+        assert run.steps == list(range(5))
+        assert run.meta["steps"] == 5
+        assert "finished" in run.meta
+
+
+def test_the_exit_registry_holds_scopes_weakly(tmp_store: Path) -> None:
+    model = nn.Linear(2, 1)
+    scope = gs.watch(model, store=tmp_store)
+    assert scope in lifetime._OPEN
+    model(torch.randn(3, 2)).sum().backward()
+    scope.close()
+    assert scope not in lifetime._OPEN
+
+    class Closable:
+        def close(self) -> None:
+            raise AssertionError("a collected object is never closed")
+
+    other = Closable()
+    lifetime.close_at_exit(other)
+    ref = weakref.ref(other)
+    del other
+    gc.collect()
+    assert ref() is None
+    assert all(type(s) is not Closable for s in lifetime._OPEN)
+
+
+def test_close_open_scopes_closes_what_is_left_open(tmp_store: Path) -> None:
+    model = nn.Linear(2, 1)
+    scope = gs.watch(model, store=tmp_store)
+    model(torch.randn(3, 2)).sum().backward()
+    lifetime.close_open_scopes()  # what the interpreter runs at exit
+    assert scope.closed
+    with gs.open_store(tmp_store) as run:
+        assert run.steps == [0]
+        assert "finished" in run.meta
