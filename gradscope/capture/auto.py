@@ -2,9 +2,9 @@
 
 Discovery listens to every module's forward and every optimizer's step through torch's
 process-wide hooks, as the scope does for the objects it watches. A model is a module whose
-forward runs at the top level (not inside another module's forward) and that has parameters;
-an optimizer is seen when it is created. Everything found goes into one scope, so one store
-holds the whole script.
+forward runs at the top level (not inside another module's forward) with grad enabled and that
+has parameters (a copy that is only evaluated under ``no_grad`` is none); an optimizer is seen
+when it is created. Everything found goes into one scope, so one store holds the whole script.
 
 Names are the script's own. The first model keeps its plain ``named_parameters()`` names; a
 further model, or several top-level modules that one optimizer trains together (``embed``,
@@ -110,7 +110,12 @@ class Discovery:
     def _forward_pre(self, module: nn.Module, args: Any) -> None:
         depth = getattr(self._depth, "n", 0)
         self._depth.n = depth + 1
-        if depth == 0 and self._instrument.enabled and module not in self._known_modules:
+        if (
+            depth == 0
+            and self._instrument.enabled
+            and module not in self._known_modules
+            and torch.is_grad_enabled()  # evaluation only (an EMA copy, a reloaded snapshot)
+        ):  # is no model: one that trains is found at its first forward with grad
             self._instrument.run(self._maybe_watch, module)
 
     def _forward_post(self, module: nn.Module, args: Any, output: Any) -> None:

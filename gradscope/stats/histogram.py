@@ -65,7 +65,7 @@ def histograms(
     else:
         binned = finite
         v = torch.where(finite, x, torch.zeros_like(x))
-    inf = torch.full((n,), math.inf, device=device)
+    inf = torch.full((n,), math.inf, dtype=x.dtype, device=device)  # not the default dtype
     lo = inf.scatter_reduce(0, seg, torch.where(binned, v, math.inf), "amin")
     hi = (-inf).scatter_reduce(0, seg, torch.where(binned, v, -math.inf), "amax")
     empty = ~torch.isfinite(lo)

@@ -31,10 +31,6 @@ pytestmark = pytest.mark.slow
 
 NAMES = script_names()
 
-PICKLE = (
-    "torch.save(model) of the watched model raises AttributeError: Can't pickle local object "
-    "'ModuleWatcher._make_hook.<locals>.hook'; the script dies at its first save"
-)
 TRACE = (
     "torch.jit.trace(model) of the watched model raises TracingCheckError: Graphs differed "
     "across invocations (gradscope's module hooks run inside the trace); the script dies"
@@ -43,30 +39,16 @@ RNG = (
     "the automatic gradcheck re-runs MaskedDropout.forward, whose torch.rand_like draws from "
     "the global RNG: the losses differ from step 5 on"
 )
-SIGTERM = (
-    "an unhandled SIGTERM kills gradscope run without closing the store: no `finished`, and "
-    "only 4 of the 12 steps made before the signal were committed"
-)
 SAM = (
     "0 steps recorded for 20 (optimizers ['SAM', 'SGD'] found): an Optimizer subclass that "
     "wraps a base optimizer and calls base_optimizer.step() from second_step() makes no step"
 )
-HEAT64 = (
-    "GradscopeWarning from inside backward: heat map switched off: RuntimeError('linalg."
-    "vector_norm: the dtype of the input (Double) should be convertible without narrowing…')"
-)
 #: (check, script) → the defect observed. Remove an entry when its fix lands.
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    **{
-        (check, "checkpoint_reload"): PICKLE
-        for check in ("exit", "output", "final", "steps", "loss", "loss_values")
-    },
     **{
         (check, "export_trace_midrun"): TRACE
         for check in ("exit", "output", "final", "steps", "loss", "loss_values")
     },
-    **{(check, "sigterm_preempted"): SIGTERM for check in ("steps", "loss", "loss_values")},
-    ("closed", "sigterm_preempted"): SIGTERM,
     ("steps", "sam_optimizer"): SAM,
     ("loss", "sam_optimizer"): SAM + "; so no loss either",
     ("exit", "sigint_uncaught"): (
@@ -88,36 +70,16 @@ KNOWN_DEFECTS: dict[tuple[str, str], str] = {
         "the loss series holds the scaled loss (365208.19 = 0.69658 x scale 524288), not the "
         "loss the script computed"
     ),
-    ("doctor", "compiled_model"): (
-        "error custom-function-gradcheck at "
-        "_AOTDispatchAutogradFunctionFactory.build.<locals>.CompiledFunction (torch.compile's "
-        "own Function, not the user's)"
-    ),
-    ("names", "ema_deepcopy"): (
-        "deep copies that only run under no_grad and no optimizer holds (the EMA copy "
-        "`ema.module`, the `best_model` snapshot) are recorded as models: extra parameters "
-        "sequential.0.weight… (the EMA copy, named by its class) and best_model.0.weight…"
-    ),
-    ("doctor", "ema_deepcopy"): (
-        "warning eval-mode-training at sequential.3: the Dropout of the EMA copy (eval mode, "
-        "never given to an optimizer)"
-    ),
     ("doctor", "reentrant_checkpoint_bn"): (
         "error custom-function-gradcheck at CheckpointFunction (torch's own reentrant "
         "checkpoint): the gradcheck raised RuntimeError('mat1 and mat2 must have the same "
         "dtype, but got Double and Float')"
-    ),
-    ("closed", "float64_model"): (
-        "failed_instruments: histograms: RuntimeError('scatter(): Expected self.dtype to be "
-        "equal to src.dtype') on float64 parameters"
     ),
     ("warnings", "compiled_model"): (
         "torch warns 'Using torch.compile(module) when there are global hooks on modules' and "
         "'Dynamo does not know how to trace the builtin _thread.get_ident', then Dynamo hits "
         "config.recompile_limit (8) on gradscope/capture/modules.py `hook`: 15 s instead of 6 s"
     ),
-    ("warnings", "lbfgs_sine"): HEAT64,
-    ("warnings", "float64_model"): HEAT64 + "; and the histograms instrument fails (see closed)",
     ("warnings", "per_sample_grads"): (
         "GradscopeWarning: the 'modules' instrument failed (RuntimeError: Either your tensor may "
         "have escaped from inside a function being vmapped…)"

@@ -4,6 +4,7 @@ the norm that reaches each parameter equals the norm of its ``.grad``."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,14 +45,30 @@ def test_heat_of_each_parameter_is_its_gradient_norm(dtype: torch.dtype, rel: fl
         assert heat[name] == pytest.approx(value, rel=rel), name
 
 
-def test_float64_model_end_to_end_keeps_the_heat_map(tmp_store: Path) -> None:
+@pytest.fixture(params=["model.double()", "set_default_dtype"])
+def float64_model(request: pytest.FixtureRequest) -> Iterator[nn.Module]:
+    """A float64 model, made either way scientific codes make one."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+    if request.param == "model.double()":
+        yield nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+        return
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+    finally:
+        torch.set_default_dtype(default)
+
+
+def test_float64_model_end_to_end_keeps_the_heat_map(
+    tmp_store: Path, float64_model: nn.Module
+) -> None:
+    model = float64_model
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     x = torch.randn(64, 8, dtype=torch.float64)
     y = x.sum(1, keepdim=True)
     first: dict[str, float] = {}
-    with gs.watch(model, opt, store=tmp_store) as scope:
+    with gs.watch(model, opt, store=tmp_store, hist_every=1, act_every=1) as scope:
         for step in range(5):
             opt.zero_grad()
             F.mse_loss(model(x), y).backward()
@@ -69,3 +86,5 @@ def test_float64_model_end_to_end_keeps_the_heat_map(tmp_store: Path) -> None:
         for name, value in first.items():
             assert heat[name] == pytest.approx(value, rel=1e-6), name
             assert run.series("grad_norm", name)[1][0] == pytest.approx(value, rel=1e-12)
+        hist = run.histogram("0.weight", step=4)
+        assert hist is not None and sum(hist.counts) == 8 * 16
