@@ -82,9 +82,9 @@ class Instrument:
     """A named piece of capture that can fail on its own.
 
     ``run(fn, ...)`` calls ``fn`` and returns its result; the first exception is reported once as
-    a :class:`GradscopeWarning` and the instrument turns off (``run`` then returns ``None``
-    without calling). In strict mode the exception is re-raised as :class:`InstrumentError`,
-    which is what tests want.
+    a :class:`GradscopeWarning` (queued: ``run`` is called inside hooks) and the instrument turns
+    off (``run`` then returns ``None`` without calling). In strict mode the exception is
+    re-raised as :class:`InstrumentError`, which is what tests want.
     """
 
     def __init__(self, name: str, *, strict: bool = False) -> None:

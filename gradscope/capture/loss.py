@@ -4,7 +4,7 @@
 function is wrapped so the root of the running backward pass is known to the parameter hooks
 that fire inside it. The original function is put back when the last scope closes. The wrapper
 passes every argument through untouched and never raises on its own account: a listener that
-raises is dropped (its instrument reports it), a root it cannot read is simply not known.
+raises is dropped with one queued warning, a root it cannot read is simply not known.
 Before the pass starts, outside autograd, it emits the warnings hooks have queued.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradscope.capture.guard import flush_warnings, has_deferred_warnings
-from gradscope.errors import InstrumentError
+from gradscope.capture.guard import defer_warning, flush_warnings, has_deferred_warnings
+from gradscope.errors import GradscopeWarning, InstrumentError
 
 
 class BackwardRoots:
@@ -90,9 +90,14 @@ class BackwardRoots:
                 listener(tensors)
             except InstrumentError:
                 raise  # strict mode: the failing instrument already named itself
-            except Exception:  # a bug of ours must not stop the user's backward
+            except Exception as exc:  # a bug of ours must not stop the user's backward
                 if listener in self.listeners:
                     self.listeners.remove(listener)
+                defer_warning(
+                    f"gradscope: a backward listener failed ({type(exc).__name__}: {exc}) and "
+                    "is switched off; training continues unaffected.",
+                    GradscopeWarning,
+                )
 
 
 def _source(tensors: Any) -> weakref.ref[torch.Tensor] | None:

@@ -83,7 +83,10 @@ def test_a_listener_that_raises_is_dropped_and_backward_runs(tmp_store: Path) ->
         calls.append(1)
         raise RuntimeError("listener bug")
 
-    with gs.watch(model, opt, store=tmp_store):
+    with (
+        pytest.warns(gs.GradscopeWarning, match=r"backward listener failed \(RuntimeError") as got,
+        gs.watch(model, opt, store=tmp_store),
+    ):
         ROOTS.listeners.append(broken)
         for _ in range(2):
             opt.zero_grad()
@@ -91,4 +94,5 @@ def test_a_listener_that_raises_is_dropped_and_backward_runs(tmp_store: Path) ->
             opt.step()
         assert broken not in ROOTS.listeners
     assert calls == [1]
+    assert [w.filename for w in got if "listener" in str(w.message)] == [__file__]
     assert model.weight.grad is not None
