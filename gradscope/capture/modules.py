@@ -24,8 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradscope.capture.grad_origin import GradOrigin, is_origin_candidate
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import HookGroup, TensorHook
+from gradscope.capture.patches import DROPOUT_PATCHES
 from gradscope.capture.pending import Pending
 from gradscope.records import ModuleStats
 from gradscope.stats.tensors import activation_summary, finish_activations
@@ -106,6 +108,7 @@ class _Watched:
     is_loss: bool
     preserving: bool
     is_dropout: bool
+    origin: bool = False  # a parameterless module whose backward may create NaN/Inf
 
 
 class ModuleWatcher:
@@ -149,12 +152,18 @@ class ModuleWatcher:
         self._batchnorms: dict[int, _Watched] = {}
         self._hooked = False
         self._bn_hooked = False
+        self._origin = GradOrigin(instrument, emit)
+        self._dropout_listeners: list[Any] = []  # F.dropout listeners, while probing
 
     def begin_step(self, *, logged: bool, activations: bool, probing: bool) -> None:
         """Say what the step starting now records (set by the scope, read by every hook)."""
         self._logged = logged
         self._activations = logged and activations
         self._probing = probing
+        if not probing and self._dropout_listeners:
+            for handle in self._dropout_listeners:
+                handle.remove()
+            self._dropout_listeners = []
 
     def attach(self, modules: list[tuple[str, nn.Module]]) -> None:
         """Watch the forward of each ``(path, module)``; a module watched already keeps its path."""
@@ -168,6 +177,7 @@ class ModuleWatcher:
                 is_loss=self._on_loss is not None and isinstance(module, nn.modules.loss._Loss),
                 preserving=isinstance(module, FINITE_PRESERVING),
                 is_dropout=isinstance(module, nn.modules.dropout._DropoutNd),
+                origin=is_origin_candidate(module, FINITE_PRESERVING),
             )
             self._watched[key] = entry
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
@@ -179,6 +189,10 @@ class ModuleWatcher:
         if self._batchnorms and not self._bn_hooked:
             self._bn_hooked = True
             self._hooks.add(registry.register_module_forward_pre_hook(self._bn_forward_pre))
+            if self._probing:
+                self._dropout_listeners = [
+                    self._hooks.add(p.listen(self._dropout_called)) for p in DROPOUT_PATCHES
+                ]
 
     def _forget(self, key: int) -> Callable[[weakref.ref[nn.Module]], None]:
         """A weakref callback that drops a collected module's entries (its id may be reused)."""
@@ -202,15 +216,24 @@ class ModuleWatcher:
         if self._logged:
             source = args[0] if entry.preserving and args else None
             instrument.run(self._record, entry.path, module, output, source, entry.is_dropout)
+            if entry.origin:
+                instrument.run(self._origin.watch, entry.path, args, output)
 
     def _bn_forward_pre(self, module: nn.Module, args: Any) -> None:
-        if not self._dropout_outputs:
+        if not self._probing:
             return
         entry = self._batchnorms.get(id(module))
         if entry is not None and args and isinstance(args[0], torch.Tensor):
             source = self._dropout_outputs.get(id(args[0]))
             if source is not None:
                 self._emit("dropout_before_batchnorm", entry.path, {"dropout": source})
+
+    def _dropout_called(self, output: Any, input: Any = None, p: float = 0.5,
+                        training: bool = True, *args: Any, **kwargs: Any) -> None:  # fmt: skip
+        """A functional dropout's output (an ``nn.Dropout``'s forward hook renames it)."""
+        training = kwargs.get("training", training)
+        if self._probing and training and isinstance(output, torch.Tensor):
+            self._dropout_outputs.setdefault(id(output), "F.dropout")
 
     def _loss_output(self, output: Any) -> None:
         if isinstance(output, torch.Tensor) and output.numel() == 1 and self._on_loss:
@@ -297,6 +320,7 @@ class ModuleWatcher:
         self._forward_norms = []
         self._backward_norms = []
         self._checked = {}
+        self._origin.drain(pending)
 
     def _first_nonfinite(self, kind: str, paths: list[str]) -> Callable[[list[float]], None]:
         def finish(values: list[float]) -> None:

@@ -24,10 +24,14 @@ Listener = Callable[..., None]
 class Patch:
     """One wrapped attribute (``owner.name``) shared by every listening scope."""
 
-    def __init__(self, owner: Any, name: str, *, classmethod_: bool = False) -> None:
+    def __init__(
+        self, owner: Any, name: str, *, classmethod_: bool = False, after: bool = False
+    ) -> None:
+        """``after``: listeners are told once the call returned, with its result first."""
         self.owner = owner
         self.name = name
         self.classmethod_ = classmethod_
+        self.after = after
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._original: Any = None
@@ -67,6 +71,15 @@ class Patch:
                 return func(cls, *args, **kwargs)
 
             setattr(self.owner, self.name, classmethod(wrapper))
+        elif self.after:
+
+            @functools.wraps(raw)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                result = raw(*args, **kwargs)
+                patch._notify(result, *args, **kwargs)
+                return result
+
+            setattr(self.owner, self.name, wrapper)
         else:
 
             @functools.wraps(raw)
@@ -98,6 +111,11 @@ LOSS_FUNCTIONS = (
     "l1_loss",
     "smooth_l1_loss",
     "huber_loss",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
 )
 LOSS_PATCHES = {name: Patch(F, name) for name in LOSS_FUNCTIONS}
 #: Every scheduler class of torch.optim.lr_scheduler that defines its own ``step``.
@@ -107,3 +125,10 @@ SCHEDULER_PATCHES = tuple(
     if isinstance(cls, type) and issubclass(cls, lr_scheduler.LRScheduler) and "step" in vars(cls)
 )
 FUNCTION_APPLY = Patch(torch.autograd.Function, "apply", classmethod_=True)
+#: Functional dropout (``nn.Dropout`` calls it too), told its output: what feeds a BatchNorm.
+DROPOUT_PATCHES = tuple(
+    Patch(F, name, after=True) for name in ("dropout", "dropout1d", "dropout2d", "dropout3d")
+)
+#: ``GradScaler.update`` (torch.amp; torch.cuda.amp's subclass inherits it): called once per
+#: step, after ``scaler.step`` decided whether the step was skipped for inf gradients.
+SCALER_UPDATE = Patch(torch.amp.GradScaler, "update")

@@ -1,9 +1,12 @@
 """Structural facts for the doctor, gathered during the first steps only.
 
-What a loss function was given (probabilities? a sigmoid output? shapes that broadcast?), whether
-an LR scheduler stepped before its optimizer, which custom ``autograd.Function`` classes ran and
-with what inputs. These checks may sync with the device, so they run for ``PROBE_STEPS`` steps
-and then stop listening.
+What a loss function was given (probabilities? a sigmoid output? log-probabilities? shapes that
+broadcast? targets in the range the loss expects?), whether an LR scheduler stepped before its
+optimizer, which custom ``autograd.Function`` classes ran and with what inputs. These checks may
+sync with the device, so they run for ``PROBE_STEPS`` steps and then stop listening. The
+GradScaler listener stays: it reads one number per step from a scaler that has just synced
+anyway, and records the scale only when it changes (so the doctor can unscale the loss and
+tell a skipped step from a lost one).
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from torch.optim import Optimizer
 
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import HookGroup
-from gradscope.capture.patches import FUNCTION_APPLY, LOSS_PATCHES, SCHEDULER_PATCHES
+from gradscope.capture.patches import (
+    FUNCTION_APPLY,
+    LOSS_PATCHES,
+    SCALER_UPDATE,
+    SCHEDULER_PATCHES,
+)
 
 #: Steps during which loss calls and custom Functions are inspected.
 PROBE_STEPS = 3
@@ -29,6 +37,12 @@ SAME_SHAPE_LOSSES = frozenset(
      "binary_cross_entropy_with_logits"}
 )  # fmt: skip
 CLASS_LOSSES = frozenset({"cross_entropy", "nll_loss"})
+#: Losses whose target says "similar"/"dissimilar" (or which input ranks higher) as 1 or -1,
+#: and the position of that target among the positional arguments.
+SIGN_TARGET_LOSSES = {"cosine_embedding_loss": 2, "margin_ranking_loss": 2,
+                      "hinge_embedding_loss": 1, "soft_margin_loss": 1}  # fmt: skip
+#: Losses whose target is a probability (each element in [0, 1]).
+PROBABILITY_TARGET_LOSSES = frozenset({"binary_cross_entropy", "binary_cross_entropy_with_logits"})
 
 Emit = Callable[[str, str, dict[str, Any]], None]
 
@@ -77,7 +91,32 @@ def loss_facts(fn: str, input: torch.Tensor, target: Any) -> dict[str, Any]:
         )  # fmt: skip
     if fn == "binary_cross_entropy":
         facts["from_sigmoid"] = grad_fn == "SigmoidBackward0"
+    if fn == "nll_loss" and input.is_floating_point() and input.numel() > 0:
+        facts["log_probabilities"] = _are_log_probabilities(input.detach())
+    if fn == "kl_div" and input.is_floating_point() and input.numel() > 0:
+        x = input.detach()
+        facts["input_min"], facts["input_max"] = float(x.amin()), float(x.amax())
+    if isinstance(target, torch.Tensor) and target.numel() > 0 and _is_real(target):
+        if fn in SIGN_TARGET_LOSSES:
+            facts["target_values"] = [float(v) for v in torch.unique(target.detach())[:8]]
+        elif fn in PROBABILITY_TARGET_LOSSES or fn == "kl_div":
+            y = target.detach()
+            facts["target_min"], facts["target_max"] = float(y.amin()), float(y.amax())
     return facts
+
+
+def _is_real(t: torch.Tensor) -> bool:
+    return not t.is_complex() and t.dtype != torch.bool and t.device.type != "meta"
+
+
+def _are_log_probabilities(x: torch.Tensor) -> bool | None:
+    """Whether every row of ``x`` (classes on dim 1, or 0 for one sample) is a log-probability
+    vector: its exponentials sum to 1. ``None`` when non-finite values make it unknowable."""
+    if x.dim() == 0 or not bool(torch.isfinite(x).all()):
+        return None
+    dim = 1 if x.dim() >= 2 else 0
+    sums = torch.logsumexp(x.float(), dim=dim)
+    return bool(sums.abs().amax() <= 1e-2)
 
 
 class Probes:
@@ -100,6 +139,8 @@ class Probes:
         self._emit = emit
         self._seen_functions: set[type] = set()
         self._seen_schedulers: set[int] = set()
+        self._scale: float | None = None
+        self._scale_changes = 0
         self.function_calls: list[FunctionCall] = []
         self._window: list[Any] = []
         for name, patch in LOSS_PATCHES.items():
@@ -107,6 +148,7 @@ class Probes:
         self._window.append(hooks.add(FUNCTION_APPLY.listen(self._function_applied)))
         for patch in SCHEDULER_PATCHES:
             hooks.add(patch.listen(self._scheduler_stepped))
+        hooks.add(SCALER_UPDATE.listen(self._scaler_updated))
 
     def end_step(self) -> None:
         """Stop the early-step listeners once the probe window is over."""
@@ -119,19 +161,40 @@ class Probes:
         return self._instrument.enabled and self._step() < PROBE_STEPS
 
     def _make_loss_listener(self, fn: str) -> Callable[..., None]:
-        def listener(input: Any = None, target: Any = None, *args: Any, **kwargs: Any) -> None:
-            if not self._active() or not isinstance(input, torch.Tensor):
+        position = SIGN_TARGET_LOSSES.get(fn, 1)
+
+        def listener(*args: Any, **kwargs: Any) -> None:
+            if not self._active():
                 return
-            if target is None:
-                target = kwargs.get("target")
-            self._instrument.run(self._loss_called, fn, input, target)
+            input = args[0] if args else kwargs.get("input", kwargs.get("input1"))
+            target = args[position] if len(args) > position else kwargs.get("target")
+            if not isinstance(input, torch.Tensor):
+                return
+            extra = {}
+            if fn == "kl_div":  # (input, target, size_average, reduce, reduction, log_target)
+                log_target = args[5] if len(args) > 5 else kwargs.get("log_target", False)
+                extra["log_target"] = bool(log_target)
+            self._instrument.run(self._loss_called, fn, input, target, extra)
 
         return listener
 
-    def _loss_called(self, fn: str, input: torch.Tensor, target: Any) -> None:
-        if input.grad_fn is None or not reaches(input, self._param_ids()):
+    def _loss_called(
+        self, fn: str, input: torch.Tensor, target: Any, extra: dict[str, Any] | None = None
+    ) -> None:
+        params = self._param_ids()
+        if input.grad_fn is not None and reaches(input, params):
+            facts = loss_facts(fn, input, target)
+        elif (
+            fn in SAME_SHAPE_LOSSES
+            and isinstance(target, torch.Tensor)
+            and target.grad_fn is not None
+            and reaches(target, params)
+        ):  # the arguments swapped: ``MSELoss()(target, prediction)``
+            facts = loss_facts(fn, target, input) | {"swapped": True}
+            facts["input_shape"], facts["target_shape"] = list(input.shape), list(target.shape)
+        else:
             return
-        self._emit("loss_input", f"F.{fn}", loss_facts(fn, input, target))
+        self._emit("loss_input", f"F.{fn}", facts | (extra or {}))
 
     def _function_applied(self, cls: type, *args: Any, **kwargs: Any) -> None:
         if not self._active() or cls in self._seen_functions or not torch.is_grad_enabled():
@@ -141,8 +204,14 @@ class Probes:
         self.function_calls.append(FunctionCall(cls, inputs))
 
     def _scheduler_stepped(self, scheduler: Any, *args: Any, **kwargs: Any) -> None:
-        if not self._instrument.enabled or getattr(scheduler, "_step_count", 0) < 1:
-            return  # the call every scheduler makes from its own __init__
+        if not self._instrument.enabled:
+            return
+        counted = getattr(scheduler, "_step_count", None)
+        if counted is not None and counted < 1:
+            return  # the call every LRScheduler makes from its own __init__
+        # Calls the user made before this scope listened (ReduceLROnPlateau keeps no
+        # ``_step_count``; its ``last_epoch`` counts the calls).
+        earlier = counted - 1 if counted is not None else int(getattr(scheduler, "last_epoch", 0))
         key = id(scheduler)
         optimizer = getattr(scheduler, "optimizer", None)
         steps = self._optimizer_steps(optimizer) if optimizer is not None else None
@@ -153,5 +222,33 @@ class Probes:
             "scheduler_step",
             type(scheduler).__name__,
             {"scheduler": type(scheduler).__name__, "optimizer_steps": steps,
-             "optimizer": type(optimizer).__name__},
+             "optimizer": type(optimizer).__name__, "earlier_calls": max(earlier, 0)},
         )  # fmt: skip
+
+    def _scaler_updated(self, scaler: Any, *args: Any, **kwargs: Any) -> None:
+        if self._instrument.enabled:
+            self._instrument.run(self._read_scaler, scaler)
+
+    def _read_scaler(self, scaler: Any) -> None:
+        """Record the scale a step used, when it changed, and whether the step was skipped.
+
+        Called before ``update()`` runs: ``scaler.step`` has synced the inf checks already.
+        ``step`` in the fact is the scope step the scaled loss belongs to.
+        """
+        scale = getattr(scaler, "_scale", None)
+        if not scaler.is_enabled() or not isinstance(scale, torch.Tensor):
+            return
+        found = [
+            v
+            for state in getattr(scaler, "_per_optimizer_states", {}).values()
+            for v in state.get("found_inf_per_device", {}).values()
+        ]
+        skipped = any(bool(v.item()) for v in found)
+        value = float(scale.item())
+        if skipped or value != self._scale:
+            self._scale = value
+            self._scale_changes += 1
+            # A step the scaler took has just ended the scope's step; a skipped one has not.
+            step = self._step() if skipped else max(self._step() - 1, 0)
+            self._emit("amp_scale", "GradScaler", {"scale": value, "skipped": skipped,
+                       "step": step, "n": self._scale_changes})  # fmt: skip

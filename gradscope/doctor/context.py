@@ -93,12 +93,18 @@ class Context:
 
     @cached_property
     def trained(self) -> list[str]:
-        """Parameters meant to learn: in an optimizer when one is watched, else requiring grad."""
+        """Parameters meant to learn: in an optimizer when one is watched, else requiring grad.
+
+        A parameter with no elements (an empty prompt table) has nothing to learn and is left
+        out: its gradient is empty whatever the graph.
+        """
         info = self.param_info
         return [
             p
             for p in self.params
-            if info[p].requires_grad and (not self.optimizers or p in self.optimized)
+            if info[p].requires_grad
+            and info[p].numel != 0
+            and (not self.optimizers or p in self.optimized)
         ]
 
     def optimizer_label(self, index: int) -> str:
@@ -122,8 +128,50 @@ class Context:
     # -- series -------------------------------------------------------------------------------
 
     @cached_property
-    def losses(self) -> Series:
+    def raw_losses(self) -> Series:
+        """The loss as captured: the tensor ``backward()`` ran on (scaled, under a GradScaler)."""
         return self.run.series("loss")
+
+    @cached_property
+    def _amp(self) -> list[tuple[int, int, float, bool]]:
+        """GradScaler facts as ``(step, order, scale, skipped)``, oldest first."""
+        return sorted(
+            (int(e.details.get("step", e.step)), int(e.details.get("n", 0)),
+             float(e.details.get("scale", 1.0)) or 1.0, bool(e.details.get("skipped")))
+            for e in self.events("amp_scale")
+        )  # fmt: skip
+
+    @cached_property
+    def amp_skipped(self) -> list[int]:
+        """Steps in which a GradScaler skipped ``optimizer.step()`` for inf/NaN gradients."""
+        return sorted({step for step, _, _, skipped in self._amp if skipped})
+
+    @cached_property
+    def amp_skips(self) -> int:
+        """How many times a GradScaler skipped ``optimizer.step()``."""
+        return sum(skipped for *_, skipped in self._amp)
+
+    def amp_scale(self, step: int) -> float:
+        """The GradScaler's scale at ``step`` (1.0 without a scaler)."""
+        scale = 1.0
+        for at, _, value, _ in self._amp:
+            if at > step:
+                break
+            scale = value
+        return scale
+
+    @cached_property
+    def losses(self) -> Series:
+        """The loss the user computed: divided by the GradScaler's scale of each step when one
+        scaled it, leaving out the finite losses of steps the scaler skipped (that step row
+        mixes a skipped pass with the next one)."""
+        steps, values = self.raw_losses
+        if not self._amp:
+            return steps, values
+        skipped = set(self.amp_skipped)
+        pairs = [(s, v / self.amp_scale(s)) for s, v in zip(steps, values, strict=True)
+                 if s not in skipped or not math.isfinite(v)]  # fmt: skip
+        return [s for s, _ in pairs], [v for _, v in pairs]
 
     def series(self, metric: str, param: str) -> Series:
         """A per-parameter metric over the logged steps (cached)."""
@@ -149,6 +197,12 @@ class Context:
     def grad_params(self) -> set[str]:
         """Parameters with at least one recorded gradient."""
         return {p for p in self.params if self.series("grad_norm", p)[0]}
+
+    @cached_property
+    def graph(self) -> dict[str, Any] | None:
+        """The first step's autograd graph (``Graph.to_dict()`` form), when it was kept."""
+        snapshot = getattr(self.run, "graph_snapshot", None)
+        return snapshot() if snapshot is not None else None
 
     @cached_property
     def activations_recorded(self) -> bool:

@@ -43,15 +43,20 @@ def first_forward(ctx: Context) -> Origin | None:
 def first_grad(ctx: Context) -> Origin | None:
     """The first place (backward order) where a gradient was non-finite.
 
-    Capture's ``nonfinite_grad`` fact names a module. Gradient NaN/Inf counts of the parameters
-    are read too (they exist on every logged step, also without module hooks): among the
-    parameters hit at the earliest step, the last in model order is the nearest to the output,
-    so the first in backward order.
+    Capture's ``nonfinite_grad`` facts name a module: the first whose output gradient was
+    non-finite (activation steps), or a parameterless module whose backward turned a finite
+    output gradient into a non-finite input gradient (``created``, any logged step), which is
+    preferred at the same step. Gradient NaN/Inf counts of the parameters are read too (they
+    exist on every logged step, also without module hooks): among the parameters hit at the
+    earliest step, the last in model order is the nearest to the output, so the first in
+    backward order.
     """
     events = ctx.events("nonfinite_grad")
     best = None
     if events:
-        e = min(events, key=lambda e: e.step)
+        first = min(e.step for e in events)
+        at = [e for e in events if e.step == first]
+        e = next((e for e in at if e.details.get("created")), at[0])
         best = Origin(e.step, e.where, dict(e.details))
     hit: tuple[int, str] | None = None
     for name in ctx.params:

@@ -12,9 +12,23 @@ STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 MARKS = {"error": "✗", "warning": "!", "info": "i"}
 
 
-def findings_renderable(alerts: list[Alert], *, store: str, steps: int) -> RenderableType:
-    """One block per alert: severity, code, where and step, then the message indented."""
+def findings_renderable(
+    alerts: list[Alert], *, store: str, steps: int, unchecked: list[str] | None = None
+) -> RenderableType:
+    """One block per alert: severity, code, where and step, then the message indented.
+
+    ``unchecked``: checks that could not run (see :mod:`gradscope.doctor.coverage`); a run
+    without alerts is then not called problem-free.
+    """
     counts = {s: sum(a.severity == s for a in alerts) for s in STYLES}
+    if not alerts and unchecked:
+        return Group(
+            Text.assemble(
+                ("no problems found by the checks that ran", "bold"),
+                f" in {steps} steps of {store}; not checked:",
+            ),
+            *(Text(f"  - {note}") for note in unchecked),
+        )
     if not alerts:
         return Text.assemble(("✓ no problems found", "bold green"), f" in {steps} steps of {store}")
     summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)

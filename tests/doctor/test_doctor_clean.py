@@ -13,13 +13,29 @@ CORRECT = [
     "ok_validation",  # eval() under no_grad for validation, then train() again
     "ok_scheduler",  # CosineAnnealingLR stepped after the optimizer
     "ok_adam_groups",  # AdamW with weight-decay and no-decay parameter groups
+    "ok_amp_grad_scaler",  # fp16 autocast + GradScaler skipping its first steps (inf grads)
+    "ok_lbfgs_converged",  # LBFGS solves the problem; later updates are exactly zero
+    "ok_falling_gradients",  # randn weights: a huge first gradient norm that training lowers
+    "ok_bias_before_batchnorm",  # a (1, n) bias before BatchNorm: zero gradient by design
+    "ok_empty_parameter",  # a 0-element parameter used in forward
     "gan",  # two models, two optimizers, D's gradients from G's loss reset by zero_grad
 ]
 
 
 @pytest.mark.parametrize("name", CORRECT)
 def test_correct_variant_is_clean(name: str, script_stores: dict[str, Path]) -> None:
-    assert doctor_json(script_stores[name]) == []
+    alerts = doctor_json(script_stores[name])
+    if name == "ok_amp_grad_scaler":  # the skipped steps are said, as information
+        assert [(a["code"], a["severity"], a["where"]) for a in alerts] == [
+            ("nonfinite-grad", "info", "GradScaler")
+        ]
+        return
+    if name == "ok_falling_gradients":  # MyReLU's inputs are too large for a gradcheck
+        assert [(a["code"], a["severity"]) for a in alerts] == [
+            ("custom-function-gradcheck", "info")
+        ]
+        return
+    assert alerts == []
 
 
 @pytest.mark.parametrize("model", ["linreg", "mlp", "lenet", "gru", "transformer"])

@@ -34,7 +34,7 @@ def test_rich_output_lists_findings_and_exits_0(script_stores: dict[str, Path]) 
     assert result.exit_code == 0
     assert f"gradscope doctor: 2 errors in 4 steps of {store}" in result.output.replace("\n", "")
     lines = [line.rstrip() for line in result.output.splitlines()]
-    assert "✗ error   nonfinite-grad  at 0  (step 0)" in lines
+    assert "✗ error   nonfinite-grad  at 1  (step 0)" in lines
     assert "✗ error   nonfinite-loss  at loss  (step 1)" in lines
     assert "    docs/doctor/nonfinite-grad.md" in lines
 
@@ -44,6 +44,54 @@ def test_clean_run_says_so(script_stores: dict[str, Path]) -> None:
     result = CliRunner().invoke(doctor_command, [str(store)], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert result.output == f"✓ no problems found in 30 steps of {store}\n"
+
+
+def test_clean_run_with_checks_that_could_not_run_says_which(
+    script_stores: dict[str, Path],
+) -> None:
+    store = script_stores["grad_not_zeroed_fixed"]  # 8 steps: too few for the trends
+    result = CliRunner().invoke(doctor_command, [str(store)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        f"no problems found by the checks that ran in 8 steps of {store}; not checked:"
+    )
+    assert "✓" not in result.output
+    assert "  - only 8 steps with a loss: loss-stalled needs 20" in lines
+    assert any("exploding-gradients needs more than 8" in line for line in lines)
+
+
+def test_no_optimizer_and_no_loss_are_said(tmp_path: Path) -> None:
+    import torch
+
+    import gradscope as gs
+
+    store = tmp_path / "bare.gsdb"
+    model = torch.nn.Linear(3, 1)
+    with gs.watch(model, store=store):
+        model(torch.randn(4, 3))  # forward only: no backward, no optimizer
+    result = CliRunner().invoke(doctor_command, [str(store)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0 and "✓" not in result.output
+    assert "no optimizer was watched" in result.output
+    assert "no loss was captured" in result.output
+    assert json.loads(CliRunner().invoke(doctor_command, [str(store), "--json"]).output) == []
+
+
+def test_fail_on_gates_ci_by_severity(script_stores: dict[str, Path]) -> None:
+    bug = str(script_stores["grad_not_zeroed_bug"])  # one error
+    amp = str(script_stores["ok_amp_grad_scaler"])  # one info
+    clean = str(script_stores["ok_scheduler"])
+    invoke = CliRunner().invoke
+    assert invoke(doctor_command, [bug, "--json"]).exit_code == 0  # default: findings are output
+    assert invoke(doctor_command, [bug, "--json", "--fail-on", "error"]).exit_code == 1
+    assert invoke(doctor_command, [bug, "--fail-on", "warning"]).exit_code == 1
+    assert invoke(doctor_command, [amp, "--fail-on", "warning"]).exit_code == 0
+    assert invoke(doctor_command, [clean, "--fail-on", "warning"]).exit_code == 0
+    stall = str(script_stores["loss_stalled_bug"])  # one warning
+    assert invoke(doctor_command, [stall, "--fail-on", "error"]).exit_code == 0
+    assert invoke(doctor_command, [stall, "--fail-on", "warning"]).exit_code == 1
+    bad = invoke(doctor_command, [bug, "--fail-on", "info"])
+    assert bad.exit_code == 2 and "'info' is not one of 'error', 'warning'" in bad.output
 
 
 def test_threshold_option(script_stores: dict[str, Path]) -> None:

@@ -23,19 +23,33 @@ EXPECTED: dict[str, str | set[str]] = {
     "step-without-grad": "optimizer0:SGD",
     "nonfinite-loss": "loss",
     "nonfinite-forward": "1",  # the LogFeatures module, second in the Sequential
-    "nonfinite-grad": "0",  # the Linear whose output receives sqrt(0)'s NaN gradient
+    "nonfinite-grad": "1",  # the Radius module, whose sqrt(0) creates the NaN gradient
     "exploding-gradients": {"0.weight", "0.bias"},
     "vanishing-gradients": "0.weight",
     "dead-relu": "1",
     "softmax-before-cross-entropy": "softmax",
     "sigmoid-before-bce": "1",
     "loss-broadcast": "F.mse_loss",
+    "kldiv-input-not-log": "F.kl_div",
+    "nll-input-not-log": "F.nll_loss",
+    "loss-target-range": "F.cosine_embedding_loss",
     "eval-mode-training": "2",
     "update-ratio": "optimizer0:Adam.group0",
     "scheduler-order": "StepLR",
     "custom-function-gradcheck": "Sine",
     "dropout-before-batchnorm": "bn",
+    "zero-gradient-flow": "torch.round",
     "loss-stalled": "loss",
+}
+
+#: More buggy/fixed twins of a code, by file stem: ``<stem>_bug.py`` / ``<stem>_fixed.py``.
+VARIANTS: dict[str, tuple[str, str]] = {
+    "scheduler_order_plateau": ("scheduler-order", "ReduceLROnPlateau"),
+    "scheduler_order_epoch": ("scheduler-order", "StepLR"),  # stepped at the top of the epoch
+    "loss_broadcast_swapped": ("loss-broadcast", "F.mse_loss"),  # MSELoss()(target, pred)
+    "dropout_before_batchnorm_functional": ("dropout-before-batchnorm", "bn"),  # F.dropout
+    "loss_target_range_bce": ("loss-target-range", "F.binary_cross_entropy_with_logits"),
+    "nonfinite_grad_parameterless": ("nonfinite-grad", "1"),  # torch.where over sqrt, step 3
 }
 
 
@@ -75,6 +89,26 @@ def test_fixed_twin_gets_no_warning_or_error(code: str, script_stores: dict[str,
     assert [a for a in alerts if a["severity"] != "info"] == []
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variant_bug_script_is_diagnosed_at_the_right_place(
+    variant: str, script_stores: dict[str, Path]
+) -> None:
+    code, where = VARIANTS[variant]
+    alerts = doctor_json(script_stores[f"{variant}_bug"])
+    found = [a for a in alerts if a["code"] == code]
+    assert [a["where"] for a in found] == [where], alerts
+    assert found[0]["severity"] in ("warning", "error")
+    assert "`" in found[0]["message"]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variant_fixed_twin_gets_no_warning_or_error(
+    variant: str, script_stores: dict[str, Path]
+) -> None:
+    alerts = doctor_json(script_stores[f"{variant}_fixed"])
+    assert [a for a in alerts if a["severity"] != "info"] == []
+
+
 def test_nan_consequences_are_not_reported_as_origins(script_stores: dict[str, Path]) -> None:
     forward = {a["code"] for a in doctor_json(script_stores["nonfinite_forward_bug"])}
     assert forward == {"nonfinite-forward", "nonfinite-loss"}  # the NaN grads follow from it
@@ -88,7 +122,7 @@ def test_nonfinite_loss_points_at_the_origin(script_stores: dict[str, Path]) -> 
     alerts = {a["code"]: a for a in doctor_json(script_stores["nonfinite_grad_bug"])}
     assert alerts["nonfinite-grad"]["step"] == 0
     assert alerts["nonfinite-loss"]["step"] == 1
-    assert "the gradient of `0` at step 0" in alerts["nonfinite-loss"]["message"]
+    assert "the gradient of `1` at step 0" in alerts["nonfinite-loss"]["message"]
 
 
 def test_exploding_run_also_shows_the_oversized_updates(script_stores: dict[str, Path]) -> None:

@@ -24,7 +24,7 @@ def rule(code: str, check: Callable[[Context], list[Any]]) -> Rule:
 
 
 def test_codes_are_the_spec_table() -> None:
-    assert len(CODES) == len(set(CODES)) == 21
+    assert len(CODES) == len(set(CODES)) == 25
     assert CODES[-1] == "loss-stalled"  # runs last: it speaks only when nothing else did
     assert "ddp-desync" in CODES
     assert all(r.__doc__ and len(r.__doc__) > 80 for r in RULES)

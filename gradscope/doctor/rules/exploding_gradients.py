@@ -3,7 +3,12 @@
 The total gradient norm of each logged step (over every parameter, before clipping when the
 pre-clip norm was recorded, because clipping hides the explosion it answers) is smoothed by a
 rolling median, so one bad batch is not a trend, and compared with its median over the first
-steps. The parameter whose own gradient grew the most is named.
+steps. A norm above the sane bound counts only while it is not falling: randomly initialised
+weights can start with huge gradients that training then brings down, which is no explosion.
+The parameter named is the one whose gradient grew the most by the first step over the limit
+(or, over the bound, the largest there), so the live doctor and a later ``gradscope doctor``
+name the same place. Under a GradScaler the pre-clip norms (taken before ``unscale_``) are
+divided by its scale.
 """
 
 from __future__ import annotations
@@ -27,10 +32,18 @@ def total_norms(ctx: Context) -> tuple[str, list[int], list[float]]:
     )
     squares: dict[int, float] = {}
     for name in ctx.params:
-        for step, value in zip(*ctx.series(metric, name), strict=True):
+        for step, value in zip(*param_norms(ctx, metric, name), strict=True):
             squares[step] = squares.get(step, 0.0) + value * value
     steps = sorted(squares)
     return metric, steps, [math.sqrt(squares[s]) for s in steps]
+
+
+def param_norms(ctx: Context, metric: str, name: str) -> tuple[list[int], list[float]]:
+    """A parameter's gradient norms; pre-clip ones unscaled when a GradScaler scaled them."""
+    steps, values = ctx.series(metric, name)
+    if metric == "grad_norm_preclip" and ctx.events("amp_scale"):
+        values = [v / ctx.amp_scale(s) for s, v in zip(steps, values, strict=True)]
+    return steps, values
 
 
 def growth(ctx: Context, values: list[float]) -> tuple[float, float, float]:
@@ -48,30 +61,46 @@ def measure(ctx: Context) -> dict[str, Any]:
     """The quantities this rule judges (also printed by tests/doctor/measure_thresholds.py)."""
     metric, steps, norms = total_norms(ctx)
     base, peak, ratio = growth(ctx, norms)
+    finite = [v for v in norms if math.isfinite(v)]
+    rolled = rolling_medians(finite, ctx.thresholds.window)
+    t = ctx.thresholds
+    # Over the bound and not falling: judged once a trend exists, on the latest smoothed norm.
+    trend = len(finite) > t.baseline_steps + t.window
+    latest = rolled[-1] if rolled and trend else math.nan
     return {"metric": metric, "baseline": base, "peak": peak, "growth": ratio, "steps": steps,
-            "norms": norms}  # fmt: skip
+            "norms": norms, "latest": latest}  # fmt: skip
 
 
 def check(ctx: Context) -> Iterator[Alert]:
     t = ctx.thresholds
     m = measure(ctx)
     grew = math.isfinite(m["growth"]) and m["growth"] >= t.explode_growth
-    huge = math.isfinite(m["peak"]) and m["peak"] >= t.explode_bound
+    huge = (
+        math.isfinite(m["latest"])
+        and m["latest"] >= t.explode_bound
+        and m["latest"] >= m["baseline"]  # not falling
+    )
     if not (grew or huge):
         return
-    worst, worst_ratio = _worst_param(ctx, m["metric"])
+    step = _first_step_over(ctx, m, grew)
+    worst, worst_ratio = _worst_param(ctx, m["metric"], step)
     what = (
         f"grew {fmt(m['growth'])}× (from {fmt(m['baseline'])} to {fmt(m['peak'])})"
         if grew
-        else f"reached {fmt(m['peak'])}, above the sane bound {fmt(t.explode_bound)}"
+        else f"is {fmt(m['latest'])} and not falling, above the sane bound {fmt(t.explode_bound)}"
+    )
+    whose = (
+        f"`{worst}`'s own gradient grew the most ({fmt(worst_ratio)}×)"
+        if math.isfinite(worst_ratio)
+        else f"`{worst}` has the largest gradient"
     )
     yield ctx.alert(
         CODE,
         "warning",
         worst,
-        _first_step_over(ctx, m, grew),
-        f"The total gradient norm {what}; `{worst}`'s own gradient grew the most "
-        f"({fmt(worst_ratio)}×). Exploding gradients make updates huge: the loss jumps, then "
+        step,
+        f"The total gradient norm {what}; {whose}. Exploding gradients make updates huge: "
+        "the loss jumps, then "
         "turns NaN. Lower the learning rate, clip: `torch.nn.utils.clip_grad_norm_"
         "(model.parameters(), max_norm=1.0)` between `loss.backward()` and `optimizer.step()`, "
         "and check the init and normalisation of deep or recurrent stacks.",
@@ -81,15 +110,27 @@ def check(ctx: Context) -> Iterator[Alert]:
     )
 
 
-def _worst_param(ctx: Context, metric: str) -> tuple[str, float]:
-    best = ("", -math.inf)
+def _worst_param(ctx: Context, metric: str, step: int | None) -> tuple[str, float]:
+    """The parameter whose norm at ``step`` is the most times its own baseline (with that
+    ratio), else the one with the largest norm there (ratio NaN)."""
+    best, largest = ("", -math.inf), ("", -math.inf)
     for name in ctx.params:
-        _, _, ratio = growth(ctx, ctx.series(metric, name)[1])
-        if math.isfinite(ratio) and ratio > best[1]:
-            best = (name, ratio)
-    if not best[0]:
-        best = (ctx.params[0] if ctx.params else "model", math.nan)
-    return best
+        steps, values = param_norms(ctx, metric, name)
+        at = dict(zip(steps, values, strict=True)).get(step, math.nan) if step is not None else (
+            max((v for v in values if math.isfinite(v)), default=math.nan))  # fmt: skip
+        if not math.isfinite(at):
+            continue
+        if at > largest[1]:
+            largest = (name, at)
+        finite = [v for v in values if math.isfinite(v)]
+        base = median(finite[: ctx.thresholds.baseline_steps])
+        if base > 0 and at / base > best[1]:
+            best = (name, at / base)
+    if best[0] and best[1] > 1:
+        return best
+    if largest[0]:
+        return largest[0], math.nan
+    return (ctx.params[0] if ctx.params else "model"), math.nan
 
 
 def _first_step_over(ctx: Context, m: dict[str, Any], grew: bool) -> int | None:

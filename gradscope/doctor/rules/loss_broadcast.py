@@ -44,6 +44,12 @@ def check(ctx: Context) -> Iterator[Alert]:
         if both is None or _numel(both) <= max(_numel(a), _numel(b)):
             continue
         fn = event.details.get("fn", "the loss")
+        fix = (
+            f"`F.{fn}(pred.squeeze(-1), target)` or `F.{fn}(pred, target.unsqueeze(-1))`"
+            if not event.details.get("swapped")
+            else f"pass the prediction first, in the target's shape: `F.{fn}(pred.squeeze(-1), "
+            "target)` (`nn.MSELoss()(input, target)` takes the prediction first)"
+        )
         yield ctx.alert(
             CODE,
             "error",
@@ -52,8 +58,8 @@ def check(ctx: Context) -> Iterator[Alert]:
             f"`F.{fn}` was given an input of shape {tuple(a)} and a target of shape {tuple(b)}; "
             f"they broadcast to {tuple(both)}, so every prediction is compared with every "
             "target. The loss looks fine but its minimum is the mean of the targets: the "
-            "model cannot learn the task. Make the shapes equal, e.g. "
-            f"`F.{fn}(pred.squeeze(-1), target)` or `F.{fn}(pred, target.unsqueeze(-1))`.",
+            f"model cannot learn the task. Make the shapes equal, e.g. {fix}.",
             input_shape=a,
             target_shape=b,
+            swapped=bool(event.details.get("swapped")),
         )

@@ -2,7 +2,11 @@
 
 Since PyTorch 1.1 the scheduler must step after the optimizer; stepping it first skips the
 first value of the schedule, so every learning rate comes one step (or epoch) early. Capture
-records how many steps the optimizer had made when the scheduler first stepped.
+records how many steps the optimizer had made when the scheduler first stepped, and how many
+times the scheduler had been stepped before gradscope was listening: ``gradscope run`` attaches
+at the model's first forward, so a scheduler stepped at the top of the first epoch was stepped
+before any ``optimizer.step()``. ``ReduceLROnPlateau`` is seen too. A GradScaler that skipped
+the first steps (inf gradients) delays ``optimizer.step()`` on purpose; that is not reported.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ CODE = "scheduler-order"
 
 def check(ctx: Context) -> Iterator[Alert]:
     for event in ctx.events("scheduler_step"):
-        if event.details.get("optimizer_steps") != 0:
+        early = event.details.get("optimizer_steps") == 0
+        if not early and not event.details.get("earlier_calls"):
             continue
+        if early and any(s <= event.step for s in ctx.amp_skipped):
+            continue  # the scaler skipped the first optimizer steps, not the user's order
         sched = event.details.get("scheduler", event.where)
         opt = event.details.get("optimizer", "optimizer")
         yield ctx.alert(
@@ -26,11 +33,10 @@ def check(ctx: Context) -> Iterator[Alert]:
             "warning",
             event.where,
             event.step,
-            f"`{sched}.step()` ran before `{opt}.step()` had ever run, so the first learning rate "
-            "of the schedule is skipped and every later one comes a step early. Step the "
-            "scheduler after the optimizer: `optimizer.step()` then `scheduler.step()`. "
-            "(With torch.amp's GradScaler, a first step skipped for inf gradients looks the "
-            "same and is harmless.)",
+            f"`{sched}.step()` ran before `{opt}.step()` had ever run (at the top of the loop or "
+            "the epoch), so the first learning rate of the schedule is skipped and every later "
+            "one comes a step (or an epoch) early. Step the scheduler after the optimizer, at "
+            "the end of the step or epoch: `optimizer.step()` then `scheduler.step()`.",
             scheduler=sched,
             optimizer=opt,
         )

@@ -8,18 +8,26 @@ the ratio is unbounded). "Too large" is judged for weights (≥ 2-D) only, whose
 near 0 by design. "Too small" is judged per parameter group, and only when every parameter
 of the group that has a gradient is that slow: then the group's learning rate is the cause. One
 slow parameter among moving ones has a small gradient instead (a bias feeding a BatchNorm gets
-none by design; dead or vanishing layers have their own diagnoses).
+none by design; dead or vanishing layers have their own diagnoses). A group whose gradients
+(or the loss) fell to a tiny fraction of where they started has converged (LBFGS on a problem
+it solved), and
+one whose gradients are exactly zero is not slow for its lr (``zero-gradient-flow``); neither is
+judged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gradscope.doctor.context import Context, fmt, median, name_list
 from gradscope.records import Alert
 
 CODE = "update-ratio"
+#: Gradients (or the loss) this many times below their start: converged, an update is small
+#: because there is nothing left to learn.
+CONVERGED = 1e-3
 
 
 def ratios(ctx: Context) -> dict[str, float]:
@@ -35,6 +43,29 @@ def ratios(ctx: Context) -> dict[str, float]:
         if value == value:  # not NaN
             out[name] = value
     return out
+
+
+def converged(ctx: Context) -> bool:
+    """Whether the loss fell ``CONVERGED`` times below its first value and stayed there."""
+    values = [v for v in ctx.losses[1] if math.isfinite(v)]
+    if len(values) < 2 or values[0] <= 0:
+        return False
+    return median(values[-max(len(values) // 5, 1) :]) <= CONVERGED * values[0]
+
+
+def settled(ctx: Context) -> Callable[[str], bool]:
+    """Whether a parameter's gradient is exactly zero or fell ``CONVERGED`` times below its
+    start: a small update is then no sign of a small lr."""
+
+    def check(name: str) -> bool:
+        values = [v for v in ctx.series("grad_norm", name)[1] if v == v]
+        if not values or max(values) == 0:
+            return True
+        w = max(len(values) // 5, 1)
+        start, end = median(values[:w]), median(values[-w:])
+        return start > 0 and end <= CONVERGED * start
+
+    return check
 
 
 def measure(ctx: Context) -> dict[str, Any]:
@@ -57,7 +88,12 @@ def check(ctx: Context) -> Iterator[Alert]:
         for group in opt.groups:
             members = [n for n in group.params if n in r]
             slow = [n for n in members if n in low]
-            if slow and len(slow) == len(members):
+            if (
+                slow
+                and len(slow) == len(members)
+                and not converged(ctx)
+                and not all(map(settled(ctx), slow))
+            ):
                 lr = group.hparams.get("lr")
                 yield ctx.alert(
                     CODE,

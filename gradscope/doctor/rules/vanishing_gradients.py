@@ -1,6 +1,8 @@
 """``vanishing-gradients``: early layers' gradients are orders of magnitude below later ones'.
 
-Each weight (a parameter with two or more dimensions) is summarised by its median
+Each weight (a parameter with two or more dimensions; a ``(1, C)`` or ``(1, C, 1, 1)``
+parameter not named ``weight`` is a bias kept in broadcast shape, and a bias that feeds a
+BatchNorm gets no gradient by design, so it is left out) is summarised by its median
 per-element gradient, ‖g‖/√numel over the logged steps. Vanishing is a property of depth, so
 weights are compared only within a stack of like layers: those whose names differ only in their
 indices (``encoder.layers.0.linear1.weight`` … ``encoder.layers.11.linear1.weight``, or the
@@ -31,12 +33,20 @@ def layer_scales(ctx: Context) -> list[tuple[str, float]]:
     out = []
     for name in ctx.trained:
         info = ctx.param_info[name]
-        if len(info.shape) < 2 or ctx.module_types.get(info.module) in SPARSE_MODULES:
+        if not is_weight(name, info.shape) or ctx.module_types.get(info.module) in SPARSE_MODULES:
             continue
         scale = median(ctx.series("grad_norm", name)[1]) / math.sqrt(max(info.numel, 1))
         if math.isfinite(scale) and scale > 0:
             out.append((name, scale))
     return out
+
+
+def is_weight(name: str, shape: tuple[int, ...] | list[int]) -> bool:
+    """A matrix or kernel: two or more dimensions, and not a bias in broadcast shape (one
+    dimension longer than 1, under a name other than ``weight``)."""
+    if len(shape) < 2:
+        return False
+    return sum(d > 1 for d in shape) >= 2 or name.rpartition(".")[2] == "weight"
 
 
 def stack_of(name: str, ndim: int) -> tuple[str, int]:

@@ -1,0 +1,97 @@
+"""``zero-gradient-flow``: every gradient is exactly zero, because a step of the computation
+has zero derivative everywhere.
+
+``round``, ``floor``, ``ceil``, ``trunc`` and ``sign`` are differentiable in autograd's eyes, but
+their derivative is 0 wherever it exists, so the gradients are not None (nothing warns) and are
+all exactly 0: the loss stays where it is and nothing learns. (``argmax``, comparisons and
+``.long()`` cut the graph instead; a loss then still reaching the parameters through another
+path gives the same picture.) The rule fires when every trained parameter with a recorded
+gradient had an exactly zero gradient on every logged step, and names the zero-derivative op
+nearest the loss in the first step's autograd graph when the graph was kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gradscope.doctor.context import Context, name_list
+from gradscope.records import Alert
+
+CODE = "zero-gradient-flow"
+#: autograd nodes whose derivative is zero wherever it is defined → the torch call.
+ZERO_DERIVATIVE = {
+    "RoundBackward0": "round",
+    "RoundBackward1": "round",
+    "FloorBackward0": "floor",
+    "CeilBackward0": "ceil",
+    "TruncBackward0": "trunc",
+    "SignBackward0": "sign",
+    "SgnBackward0": "sgn",
+    "FloorDivideBackward0": "floor_divide",
+    "RemainderBackward0": "remainder",
+    "HeavisideBackward0": "heaviside",
+}
+MIN_STEPS = 2
+
+
+def zero_params(ctx: Context) -> list[str]:
+    """Trained parameters with a gradient, when all had exactly zero gradients throughout."""
+    with_grad = [p for p in ctx.trained if p in ctx.grad_params]
+    if not with_grad:
+        return []
+    for name in with_grad:
+        values = ctx.series("grad_norm", name)[1]
+        if len(values) < MIN_STEPS or any(v != 0 for v in values):
+            return []
+    return with_grad
+
+
+def dead_op(graph: dict[str, Any] | None) -> tuple[str, str] | None:
+    """``(torch call, node name)`` of the zero-derivative node nearest the loss, if any."""
+    if not graph:
+        return None
+    for node in graph.get("nodes", []):  # breadth-first from the loss
+        name = str(node.get("name", ""))
+        if name in ZERO_DERIVATIVE:
+            return ZERO_DERIVATIVE[name], name
+    return None
+
+
+def check(ctx: Context) -> Iterator[Alert]:
+    names = zero_params(ctx)
+    if not names:
+        return
+    op = dead_op(ctx.graph)
+    if op is not None:
+        call, node = op
+        where = f"torch.{call}"
+        what = (
+            f"`{call}` (`{node}` in the autograd graph) sits between them and the loss: its "
+            "derivative is 0 everywhere, so no gradient gets through"
+        )
+        fix = (
+            f"Keep `{call}` out of the path to the loss (apply it only when reporting or "
+            "predicting, under `torch.no_grad()`), or use a straight-through estimator: "
+            f"`y = x + (x.{call}() - x).detach()`."
+        )
+    else:
+        where = "loss"
+        what = (
+            "a step with zero derivative sits between them and the loss (round, floor, sign, "
+            "a comparison or `.long()` feeding a mask)"
+        )
+        fix = (
+            "Find it with `gradscope graph STORE`, keep it out of the path to the loss, or use "
+            "a straight-through estimator: `y = x + (x.round() - x).detach()`."
+        )
+    yield ctx.alert(
+        CODE,
+        "error",
+        where,
+        min((ctx.series("grad_norm", n)[0][0] for n in names), default=None),
+        f"Every gradient of {name_list(names)} was exactly 0 at every logged step: {what}. "
+        f"The optimizer then changes nothing and the loss cannot improve. {fix}",
+        params=names,
+        op=op[1] if op else None,
+    )
