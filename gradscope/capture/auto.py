@@ -34,7 +34,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup
+from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup, quiet_compile_warning
 from gradscope.capture.loss import ROOTS, is_loss_module
 from gradscope.capture.naming import owners, qualified_names, script_namespaces, variable_names
 from gradscope.options import WatchOptions
@@ -81,6 +81,7 @@ class Discovery:
 
     def start(self) -> None:
         mod = nn.modules.module
+        self._hooks.add(quiet_compile_warning())
         self._hooks.add(mod.register_module_forward_pre_hook(self._forward_pre))
         self._hooks.add(mod.register_module_forward_hook(self._forward_post, always_call=True))
         self._hooks.add(OPTIMIZER_STEP_PRE.listen(self._step_pre))  # shared with the scope's

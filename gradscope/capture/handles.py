@@ -9,6 +9,7 @@ objects, which never travel with a saved, pickled or copied tensor.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -104,6 +105,49 @@ class _Listening:
 #: ``Optimizer.step`` pre- and post-hooks for every optimizer of the process.
 OPTIMIZER_STEP_PRE = GlobalHook(register_optimizer_step_pre_hook)
 OPTIMIZER_STEP_POST = GlobalHook(register_optimizer_step_post_hook)
+
+
+#: torch warns at every call of a module compiled by ``torch.compile`` while a process-wide module
+#: hook exists, as such a hook also sees the ``OptimizedModule`` wrapper. Gradscope's hooks pass
+#: over modules they do not watch, and the wrapper is never watched (the model inside it is).
+_COMPILE_WARNING = r"Using `torch\.compile\(module\)` when there are global hooks on modules"
+
+
+class _QuietCompileWarning:
+    """A warnings filter shared by every user; removed when the last one leaves."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _entry: Any = None
+
+    def __init__(self) -> None:
+        cls = _QuietCompileWarning
+        with cls._lock:
+            cls._users += 1
+            if cls._users == 1:
+                warnings.filterwarnings("ignore", message=_COMPILE_WARNING, category=UserWarning)
+                cls._entry = warnings.filters[0]
+        self._active = True
+
+    def remove(self) -> None:
+        cls = _QuietCompileWarning
+        with cls._lock:
+            if not self._active:
+                return
+            self._active = False
+            cls._users -= 1
+            if cls._users == 0 and cls._entry in warnings.filters:
+                warnings.filters.remove(cls._entry)
+                mutated = getattr(warnings, "_filters_mutated", None)
+                if mutated is not None:  # invalidate the warning registries' caches
+                    mutated()
+
+
+def quiet_compile_warning() -> Removable:
+    """Ignore torch's warning about process-wide module hooks meeting ``torch.compile`` while
+    gradscope's own such hooks are registered (under ``-W error`` it would be an exception in
+    the user's compiled forward)."""
+    return _QuietCompileWarning()
 
 
 class TensorHook:

@@ -26,7 +26,7 @@ from torch import nn
 
 from gradscope.capture.grad_origin import GradOrigin, is_origin_candidate
 from gradscope.capture.guard import Instrument
-from gradscope.capture.handles import HookGroup, TensorHook
+from gradscope.capture.handles import HookGroup, TensorHook, quiet_compile_warning
 from gradscope.capture.patches import DROPOUT_PATCHES
 from gradscope.capture.pending import Pending
 from gradscope.records import ModuleStats
@@ -185,6 +185,7 @@ class ModuleWatcher:
         registry = nn.modules.module
         if self._watched and not self._hooked:
             self._hooked = True
+            self._hooks.add(quiet_compile_warning())
             self._hooks.add(registry.register_module_forward_hook(self._forward))
         if self._batchnorms and not self._bn_hooked:
             self._bn_hooked = True

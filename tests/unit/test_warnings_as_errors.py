@@ -163,3 +163,21 @@ def test_gradscope_run_under_python_dash_w_error_exits_0(tmp_path: Path) -> None
         snapshot = run.graph_snapshot()
         assert snapshot is not None and snapshot["heat"]["done"] is True
         assert snapshot["heat"]["norms"]
+
+
+def test_torchs_warning_about_global_module_hooks_is_quiet_only_while_watched(
+    tmp_store: Path,
+) -> None:
+    """torch.compile warns at every compiled forward while a process-wide module hook exists;
+    gradscope's hooks pass over the compiled wrapper, so the warning is theirs to silence."""
+    message = (
+        "Using `torch.compile(module)` when there are global hooks on modules (e.g., from "
+        "`register_module_forward_hook`); this will cause the hooks to fire an extra time"
+    )
+    model = nn.Linear(2, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with gs.watch(model, store=tmp_store):
+            warnings.warn(message, UserWarning, stacklevel=1)  # ignored
+        with pytest.raises(UserWarning, match="global hooks"):
+            warnings.warn(message, UserWarning, stacklevel=1)
