@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from gradscope.capture.guard import Instrument
+from gradscope.capture.guard import Instrument, flush_warnings, has_deferred_warnings
 from gradscope.errors import InstrumentError
 from gradscope.options import WatchOptions, patterns
 from gradscope.scope import Scope
@@ -116,11 +116,14 @@ class Attachment:
         self._runs += 1
         inner = [real_optimizer(o) for o in optimizers] or None
         self.scope = self._instrument.run(watch, model, inner, store=store, **self._options)
+        flush_warnings()  # a callback, not a hook: what failed is said here, and never raised
 
     def run(self, fn: Any, *args: Any, **kwargs: Any) -> None:
         """Call ``fn`` on the open scope's behalf; a failure switches the callback off."""
         if self.active:
             self._instrument.run(fn, *args, **kwargs)
+            if has_deferred_warnings():
+                flush_warnings()
 
     def close(self) -> None:
         """Remove every hook and finish the store; safe to call twice, never raises (not strict)."""
@@ -133,3 +136,4 @@ class Attachment:
             raise
         except Exception as exc:
             self._instrument.fail(exc)
+        flush_warnings()
