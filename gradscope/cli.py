@@ -6,6 +6,7 @@ stderr and exit code 2; nothing here has logic of its own.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -20,14 +21,39 @@ DEMO_MODELS = ("linreg", "mlp", "lenet", "gru", "transformer")
 
 
 class GradscopeGroup(click.Group):
-    """Turns :class:`GradscopeError` into one line and exit code 2."""
+    """Turns :class:`GradscopeError`, or the system refusing a path (an output folder that is
+    missing or read-only …), into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GradscopeError as exc:
-            click.echo(f"gradscope: error: {exc}", err=True)
-            ctx.exit(2)
+            message = str(exc)
+        except BrokenPipeError:  # the reader of our output went away (`| head`): not ours
+            raise
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            message = path_error(exc)
+        click.echo(f"gradscope: error: {message}", err=True)
+        ctx.exit(2)
+
+
+_PATH_HINTS = {
+    errno.ENOENT: "create its folder or choose another path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EPERM: "choose a folder you can write to",
+    errno.EROFS: "choose a folder on a writable file system",
+    errno.ENOSPC: "free some space or choose another disk",
+    errno.EISDIR: "give a file name, not a folder",
+}
+
+
+def path_error(exc: OSError) -> str:
+    """One sentence for an :class:`OSError` about a path: the path, the reason and the fix."""
+    hint = _PATH_HINTS.get(exc.errno or 0, "check the path and its folder")
+    return f"cannot use {str(exc.filename)!r} ({exc.strerror}): {hint}"
 
 
 @click.group(cls=GradscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,7 +165,7 @@ def report(store: str, as_json: bool, rank: int | None) -> None:
     """
     from gradscope.store.reader import open_store
 
-    with open_store(store, rank=rank) as run:
+    with open_store(store, rank=rank, check=True) as run:
         if as_json:
             from gradscope.render.summary import run_summary
 

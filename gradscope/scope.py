@@ -30,7 +30,12 @@ from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
 from gradscope.capture.graph_snapshot import GraphSnapshot
-from gradscope.capture.guard import Instruments, flush_warnings, has_deferred_warnings
+from gradscope.capture.guard import (
+    Instruments,
+    defer_warning,
+    flush_warnings,
+    has_deferred_warnings,
+)
 from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE, HookGroup
 from gradscope.capture.lifetime import close_at_exit, discard_at_exit
 from gradscope.capture.loss import ROOTS, scalar_root
@@ -52,7 +57,7 @@ from gradscope.capture.registry import ParamRegistry
 from gradscope.capture.run_info import default_store_path, run_info
 from gradscope.capture.step_checks import StepChecks
 from gradscope.doctor.live import LiveDoctor
-from gradscope.errors import GradscopeError, InstrumentError
+from gradscope.errors import GradscopeError, GradscopeWarning, InstrumentError
 from gradscope.gradcheck import check_function
 from gradscope.options import WatchOptions
 from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
@@ -152,7 +157,11 @@ class Scope:
         else:
             logical = timestamped_default("runs", "tensors")
         self.path = rank_path(logical, rank) if shared else logical  # one file per rank
-        self._writer = StoreWriter(self.path, on_error=self._instruments["store"].report)
+        self._writer = StoreWriter(
+            self.path,
+            on_error=self._instruments["store"].report,
+            on_notice=lambda message: defer_warning(message, GradscopeWarning),
+        )
         self._step = 0
         self._started = time.perf_counter()
         self._last_end = self._started

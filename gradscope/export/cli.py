@@ -91,10 +91,12 @@ def export_command(
     Ranks are told apart by a rank column (CSV, Parquet) or a rank<N> folder (TensorBoard).
     """
     from gradscope.export import default_output, export
-    from gradscope.store.reader import open_store
+    from gradscope.store.reader import check_store, open_store
 
     if rank is not None and len(stores) > 1:
         raise click.UsageError("--rank takes one STORE (the run's logical path)")
+    for store in stores:  # a damaged store fails here in one line, before any file is written
+        check_store(store, rank=rank)
     out = output if output is not None else default_output(stores, fmt)
     with ExitStack() as stack:
         runs: list[Any] = list(stores)

@@ -31,7 +31,7 @@ def load_stored_graph(store: str) -> Graph:
     """The graph snapshot a scope saved in a store (meta key ``graph``)."""
     from gradscope.store.reader import open_store
 
-    with open_store(store) as run:
+    with open_store(store, check=True) as run:
         data = run.graph_snapshot()
     if not isinstance(data, dict):
         raise GradscopeError(
@@ -105,6 +105,12 @@ def graph_command(
     """Draw the autograd graph of TARGET: a training script (run until its first backward,
     ARGS passed on; put -- before ARGS that look like our options) or a recorded STORE."""
     level = parse_depth(depth)
+    folder = Path(output).parent
+    if not folder.is_dir():  # say so now, not after running the script
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise GradscopeError(
+            f"cannot write {output!r}: {str(folder)!r} {what}; choose another -o path"
+        )
     if target.endswith(".py"):
         from gradscope.graph.script import graph_from_script
 

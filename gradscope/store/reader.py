@@ -30,15 +30,18 @@ from gradscope.records import (
 from gradscope.store import ranks as layout
 from gradscope.store import schema
 from gradscope.store.codec import decode_row
+from gradscope.store.connect import connect, is_wal_file, wal_path
+from gradscope.store.lock import is_being_written
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def check_store_file(path: Path) -> None:
+def check_store_file(path: Path) -> bytes:
     """Raise :class:`StoreError` unless ``path`` looks like a whole gradscope store.
 
     Reads only the 100-byte SQLite header: the magic string, our application id, and the page
-    count times page size against the file's length (a truncated copy is shorter).
+    count times page size against the file's length (a truncated copy is shorter). Returns the
+    header.
     """
     if not path.exists():
         raise StoreError(f"no gradscope store at {str(path)!r}: the file does not exist")
@@ -64,44 +67,166 @@ def check_store_file(path: Path) -> None:
             f"{str(path)!r} is truncated ({size} of {pages * page_size} bytes): copy the store "
             "again from where the run wrote it"
         )
+    return header
 
 
-def open_store(path: str | os.PathLike[str], *, rank: int | None = None) -> Run:
+def open_store(
+    path: str | os.PathLike[str], *, rank: int | None = None, check: bool = False
+) -> Run:
     """Open a recorded run for reading (also while it is still being written).
 
     A distributed run's logical path (``runs/x.gsdb``, written as ``runs/x.rank<R>.gsdb``)
     opens rank 0, or ``rank``; :attr:`Run.ranks` lists the others, :meth:`Run.rank_run`
-    opens one.
+    opens one. ``check`` first reads the whole file once (see :meth:`Run.check`), so that a
+    damaged store fails here rather than in the middle of a view.
     """
-    return Run(path, rank=rank)
+    return Run(path, rank=rank, check=check)
+
+
+def check_store(path: str | os.PathLike[str], *, rank: int | None = None) -> None:
+    """Read every file of the run at ``path`` once (every rank's, unless ``rank``); raise
+    :class:`StoreError` for the first damaged one (see :meth:`Run.check`)."""
+    with Run(path, rank=rank, check=True) as run:
+        if run.all_ranks:
+            for other in run.ranks:
+                if other != run.rank:
+                    run.rank_run(other).close()
 
 
 class Run:
     """One recorded run. Series come back as ``(steps, values)`` lists, oldest first."""
 
-    def __init__(self, path: str | os.PathLike[str], *, rank: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, rank: int | None = None, check: bool = False
+    ) -> None:
         self.path = layout.resolve(path, rank)
         #: Whether a distributed run's logical path was asked for without a rank (views then
         #: show every rank; a rank's own file, or ``rank=``, asks for that rank alone).
         self.all_ranks = rank is None and self.path != Path(path)
-        check_store_file(self.path)
+        self._checked = check
+        header = check_store_file(self.path)
+        if check and is_wal_file(header) and not _has_wal(self.path):
+            self._refuse_copy_without_wal()
         try:
-            self._conn = sqlite3.connect(
-                f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
-            )
+            self._conn = connect(self.path, read_only=True)
             self._conn.row_factory = decode_row
             self._graph_cache: tuple[int, dict[str, Any] | None] | None = None
             self.meta = self._read_meta()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
-        version = int(self.meta.get("schema_version", 0))
-        if version > schema.SCHEMA_VERSION:
+        try:
+            self._check_meta()
+            if check:
+                self.check()
+            self.refresh()
+        except BaseException:
             self._conn.close()
+            raise
+
+    def _refuse_copy_without_wal(self) -> None:
+        """Raise if this WAL-mode file is an unfinished run with no -wal beside it and no live
+        writer: a copy of a store being written, whose recent steps are in the -wal left behind.
+
+        Read with ``immutable`` (the main file alone), so the check creates no side file.
+        """
+        if is_being_written(self.path):
+            return
+        try:
+            conn = connect(self.path, read_only=True, immutable=True)
+            try:
+                finished = conn.execute("SELECT 1 FROM meta WHERE key = 'finished'").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            return  # damaged: the full open says so
+        if finished is None:
+            wal = wal_path(self.path).name
+            raise StoreError(
+                f"{str(self.path)!r} is an unfinished run whose write-ahead log {wal!r} is "
+                f"missing (copied without it?), so its recent steps are not in it: copy {wal!r} "
+                "along with the store from where the run wrote it"
+            )
+
+    def _check_meta(self) -> None:
+        raw = self.meta.get("schema_version", 0)
+        version = _integer(raw)
+        if version is None:
+            raise StoreError(
+                f"{str(self.path)!r} is damaged: its schema_version is {raw!r}, not an integer; "
+                "copy the store again from where the run wrote it"
+            )
+        if version > schema.SCHEMA_VERSION:
             raise StoreError(
                 f"{str(self.path)!r} was written by a newer gradscope (store schema {version}, "
                 f"this version reads up to {schema.SCHEMA_VERSION}): upgrade gradscope"
             )
-        self.refresh()
+
+    def check(self) -> None:
+        """Read the whole file once; raise :class:`StoreError` if any of it is damaged.
+
+        ``PRAGMA quick_check`` reads every page; ``json_valid`` every JSON value; histogram
+        blobs must hold whole counts. Views read only what they show, so without this a damaged
+        page they skip would go unnoticed.
+        """
+        problems = self._query("PRAGMA quick_check(1)")
+        if not problems or problems[0][0] != "ok":
+            detail = str(problems[0][0]) if problems else "no answer"
+            detail = " ".join(detail.replace("*** in database main ***", "").split())
+            raise StoreError(
+                f"{str(self.path)!r} is damaged and cannot be read ({detail}); copy the store "
+                "again from where the run wrote it"
+            )
+        for table, column in schema.JSON_COLUMNS:
+            bad = self._first_bad_json(table, column)
+            if bad is not None:
+                raise StoreError(
+                    f"{str(self.path)!r} is damaged: a value in column {column!r} of table "
+                    f"{table!r} is not valid JSON ({bad[:40]!r}); copy the store again from "
+                    "where the run wrote it"
+                )
+        rows = self._query(
+            "SELECT count(*) FROM histograms WHERE typeof(counts) != 'blob'"
+            " OR length(counts) % 4 != 0"
+        )
+        if rows and rows[0][0]:
+            raise StoreError(
+                f"{str(self.path)!r} is damaged: {rows[0][0]} histogram(s) hold a partial count; "
+                "copy the store again from where the run wrote it"
+            )
+
+    def _first_bad_json(self, table: str, column: str) -> str | None:
+        """The first value of ``table.column`` that is not JSON, or ``None``."""
+        quoted = f'"{column}"'  # names from the schema, never user text
+        try:
+            rows = self._conn.execute(
+                f"SELECT {quoted} FROM {table} WHERE {quoted} IS NOT NULL"
+                f" AND NOT json_valid({quoted}) LIMIT 1"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "json_valid" not in str(exc):
+                raise StoreError(
+                    f"{str(self.path)!r} is damaged and cannot be read ({exc})"
+                ) from None
+            rows = []  # an SQLite without JSON functions: parse the values here
+            for (value,) in self._query(f"SELECT {quoted} FROM {table} WHERE {quoted} IS NOT NULL"):
+                try:
+                    json.loads(value)
+                except (TypeError, ValueError):
+                    rows = [(value,)]
+                    break
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
+        return str(rows[0][0]) if rows else None
+
+    def _json(self, text: Any) -> Any:
+        """A JSON column's value; a value that is not JSON means the file is damaged."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            raise StoreError(
+                f"{str(self.path)!r} is damaged: a stored value is not valid JSON "
+                f"({str(text)[:40]!r}); copy the store again from where the run wrote it"
+            ) from None
 
     # -- structure ------------------------------------------------------------------------------
 
@@ -176,7 +301,7 @@ class Run:
             raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
         self._param_ids = {r[1]: r[0] for r in self._param_rows}
         for r in self._param_rows:
-            for alias in json.loads(r[2]):
+            for alias in self._json(r[2]):
                 self._param_ids.setdefault(alias, r[0])
         self._module_ids = {r[1]: r[0] for r in self._module_rows}
 
@@ -199,7 +324,7 @@ class Run:
 
     def rank_run(self, rank: int) -> Run:
         """Open rank ``rank``'s file of this run (the caller closes it)."""
-        return Run(layout.split_rank(self.path)[0], rank=rank)
+        return Run(layout.split_rank(self.path)[0], rank=rank, check=self._checked)
 
     @property
     def params(self) -> list[str]:
@@ -211,8 +336,8 @@ class Run:
         return {
             r[1]: ParamInfo(
                 name=r[1],
-                aliases=tuple(json.loads(r[2])),
-                shape=tuple(json.loads(r[3])),
+                aliases=tuple(self._json(r[2])),
+                shape=tuple(self._json(r[3])),
                 dtype=r[4],
                 device=r[5],
                 requires_grad=bool(r[6]),
@@ -229,7 +354,7 @@ class Run:
                 type=r[2],
                 parent=r[3],
                 n_params=r[4],
-                buffers=tuple((b[0], tuple(b[1]), b[2]) for b in json.loads(r[5])),
+                buffers=tuple((b[0], tuple(b[1]), b[2]) for b in self._json(r[5])),
             )
             for r in self._module_rows
         ]
@@ -245,9 +370,9 @@ class Run:
                     params=tuple(g["params"]),
                     hparams=g["hparams"],
                 )
-                for g in json.loads(groups)
+                for g in self._json(groups)
             )
-            out.append(OptimizerInfo(index=oid, type=typ, defaults=json.loads(defaults), groups=gs))
+            out.append(OptimizerInfo(index=oid, type=typ, defaults=self._json(defaults), groups=gs))
         return out
 
     @property
@@ -288,8 +413,8 @@ class Run:
                 "loss": float(r[3]) if r[3] is not None else None,
                 "n_backward": r[4],
                 "logged": bool(r[5]),
-                "lrs": json.loads(r[6]),
-                "scalars": json.loads(r[7]) if r[7] else {},
+                "lrs": self._json(r[6]),
+                "scalars": self._json(r[7]) if r[7] else {},
             }
             for r in rows
         ]
@@ -350,7 +475,7 @@ class Run:
             rows = [
                 (s, lrs[group])
                 for s, raw in self._query("SELECT step, lrs FROM steps ORDER BY step")
-                if len(lrs := json.loads(raw)) > group
+                if len(lrs := self._json(raw)) > group
             ]
         else:
             rows = [
@@ -358,7 +483,7 @@ class Run:
                 for s, raw in self._query(
                     "SELECT step, scalars FROM steps WHERE scalars IS NOT NULL ORDER BY step"
                 )
-                if metric in (sc := json.loads(raw))
+                if metric in (sc := self._json(raw))
             ]
             if not rows:
                 raise StoreError(f"unknown metric {metric!r}; see gradscope.records for the names")
@@ -406,7 +531,7 @@ class Run:
             (optimizer, step),
         )
         return [
-            {"group": g, "lr": float(lr) if lr is not None else None, **json.loads(h)}
+            {"group": g, "lr": float(lr) if lr is not None else None, **self._json(h)}
             for g, lr, h in rows
         ]
 
@@ -448,7 +573,7 @@ class Run:
             "step": r[0],
             "calls": r[1],
             "training": bool(r[2]),
-            "shape": json.loads(r[3]),
+            "shape": self._json(r[3]),
             "dtype": r[4],
             "device": r[5],
         }
@@ -467,7 +592,7 @@ class Run:
                 where=r[2],
                 step=r[3],
                 message=r[4],
-                details=json.loads(r[5]),
+                details=self._json(r[5]),
             )
             for r in self._query(
                 'SELECT code, severity, "where", step, message, details FROM alerts ORDER BY id'
@@ -482,7 +607,7 @@ class Run:
             sql += " WHERE kind = ?"
             args = (kind,)
         return [
-            Event(step=r[0], kind=r[1], where=r[2], details=json.loads(r[3]))
+            Event(step=r[0], kind=r[1], where=r[2], details=self._json(r[3]))
             for r in self._query(sql + " ORDER BY id", args)
         ]
 
@@ -562,8 +687,8 @@ class Run:
             {
                 **dict(zip(keys, r[:6], strict=True)),
                 "logged": bool(r[5]),
-                "lrs": json.loads(r[6]),
-                "scalars": json.loads(r[7]) if r[7] else {},
+                "lrs": self._json(r[6]),
+                "scalars": self._json(r[7]) if r[7] else {},
             }
             for r in rows
         ]
@@ -635,7 +760,7 @@ class Run:
             )
             if rows:
                 out.append(
-                    {"group": grp, "step": rows[0][0], "lr": rows[0][1], **json.loads(rows[0][2])}
+                    {"group": grp, "step": rows[0][0], "lr": rows[0][1], **self._json(rows[0][2])}
                 )
         return out
 
@@ -695,7 +820,7 @@ class Run:
                     where=r[3],
                     step=r[4],
                     message=r[5],
-                    details=json.loads(r[6]),
+                    details=self._json(r[6]),
                 ),
             )
             for r in self._query(
@@ -704,3 +829,21 @@ class Run:
                 (after,),
             )
         ]
+
+
+def _has_wal(path: Path) -> bool:
+    try:
+        return wal_path(path).stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is one (or its decimal text), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None

@@ -17,6 +17,22 @@ APPLICATION_ID = 0x47534442  # "GSDB": lets a reader tell our files from other S
 #: The meta key of the first step's graph snapshot (read apart from the rest of meta).
 GRAPH_KEY = "graph"
 
+#: Columns that hold JSON text, as ``(table, column)``: a reader's full check parses them all.
+JSON_COLUMNS = (
+    ("meta", "value"),
+    ("params", "aliases"),
+    ("params", "shape"),
+    ("modules", "buffers"),
+    ("optimizers", "defaults"),
+    ("optimizers", "groups"),
+    ("steps", "lrs"),
+    ("steps", "scalars"),
+    ("group_stats", "hparams"),
+    ("module_stats", "shape"),
+    ("events", "details"),
+    ("alerts", "details"),
+)
+
 _param_cols = ", ".join(f"{m} REAL" for m in PARAM_METRICS)
 _module_cols = ", ".join(f"{m} REAL" for m in MODULE_METRICS)
 

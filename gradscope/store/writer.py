@@ -4,6 +4,10 @@ Records go into a pending list guarded by a condition variable; one thread wakes
 has piled up or a second has passed and writes everything pending in one transaction. Nothing
 spins. When the writer falls far behind, new batches lose their histograms and module stats
 first, then their per-parameter detail; the step rows (loss, lr, time) are always kept.
+
+One writer per store (:mod:`gradscope.store.lock`). Another SQLite client that holds the file's
+write lock (a ``sqlite3`` shell in a transaction, a backup) only delays writing: the batch is
+retried with back-off until the lock is free, and ``on_notice`` says so once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,8 @@ from gradscope.records import (
 )
 from gradscope.store import schema
 from gradscope.store.codec import encode_real
+from gradscope.store.connect import connect
+from gradscope.store.lock import WriterLock
 from gradscope.store.reader import check_store_file
 
 Item = tuple[str, Any]
@@ -51,12 +58,25 @@ def _jsonable(value: Any) -> Any:
 
 _real = encode_real  # NaN as text: see gradscope.store.codec
 
+#: Seconds between attempts to write while another client holds the store's lock (each attempt
+#: itself waits ``BUSY_TIMEOUT`` for the lock): doubling from the first to the last value.
+RETRY_DELAYS = (0.1, 5.0)
+BUSY_TIMEOUT = 5.0
 
-def prepare_path(path: str | os.PathLike[str]) -> Path:
-    """Make the folder, and clear an older run at ``path`` so the file holds one run.
 
-    Refuses to replace a file that is not a gradscope store.
-    """
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying another connection holds the lock (worth retrying)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc)
+    return "database is locked" in text or "database table is locked" in text
+
+
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the folder of store ``path`` (and its parents)."""
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -65,12 +85,48 @@ def prepare_path(path: str | os.PathLike[str]) -> Path:
             f"cannot create the folder for store {str(p)!r} ({exc.strerror}); "
             "pass store= a path in a writable folder"
         ) from None
+    return p
+
+
+def prepare_path(path: str | os.PathLike[str]) -> Path:
+    """Make the folder, and clear an older run at ``path`` so the file holds one run.
+
+    Refuses to replace a file that is not a gradscope store. The caller holds the store's
+    :class:`WriterLock`, so no live writer's file is removed here.
+    """
+    p = make_folder(path)
     if p.exists():
         if p.stat().st_size > 0:
             check_store_file(p)  # raises StoreError for a foreign or damaged file
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{p}{suffix}").unlink(missing_ok=True)
+            try:
+                Path(f"{p}{suffix}").unlink(missing_ok=True)
+            except OSError as exc:
+                raise GradscopeError(
+                    f"cannot replace the older store {str(p)!r} ({exc.strerror}): pass store= "
+                    "a path in a writable folder"
+                ) from None
     return p
+
+
+def _create(path: Path) -> sqlite3.Connection:
+    """A new store at ``path``, and the connection that writes it until close.
+
+    One connection from creation to close keeps the -wal file in place for as long as the
+    store is being written, which is how readers tell a live store from a copy without it.
+    """
+    try:
+        conn = connect(path, read_only=False, timeout=BUSY_TIMEOUT)
+    except sqlite3.Error as exc:
+        raise GradscopeError(f"cannot create store {str(path)!r}: {exc}") from None
+    try:
+        schema.create(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise GradscopeError(
+            f"cannot create store {str(path)!r} ({exc}): pass store= a path in a writable folder"
+        ) from None
+    return conn
 
 
 class StoreWriter:
@@ -84,13 +140,17 @@ class StoreWriter:
         batch_size: int = 64,
         max_pending: int = 512,
         on_error: Callable[[BaseException], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        self.path = prepare_path(path)
+        """``on_error`` hears of a failure that stops recording; ``on_notice`` of a delay that
+        does not (a store locked by another client), once per cause. Both are called on the
+        writer thread: queue, never raise."""
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.dropped = 0
         self._on_error = on_error
+        self._on_notice = on_notice
         self._cond = threading.Condition()
         self._pending: list[Item] = []
         self._queued = 0
@@ -100,12 +160,15 @@ class StoreWriter:
         self._failed: BaseException | None = None
         self._param_ids: dict[str, int] = {}
         self._module_ids: dict[str, int] = {}
+        self._noticed: set[str] = set()
+        self._lock = WriterLock(make_folder(path))
+        self._lock.acquire()  # refuses while another scope or process writes this store
         try:
-            conn = sqlite3.connect(self.path)
-            schema.create(conn)
-            conn.close()
-        except sqlite3.Error as exc:
-            raise GradscopeError(f"cannot create store {str(self.path)!r}: {exc}") from None
+            self.path = prepare_path(path)
+            self._conn = _create(self.path)
+        except BaseException:
+            self._lock.release()
+            raise
         self._thread = threading.Thread(target=self._run, name="gradscope-writer", daemon=True)
         self._thread.start()
 
@@ -138,11 +201,22 @@ class StoreWriter:
             )
 
     def close(self, timeout: float = 60.0) -> None:
-        """Write what is pending, checkpoint the WAL into the file and stop the thread."""
+        """Write what is pending, checkpoint the WAL into the file and stop the thread.
+
+        A store still locked by another client after ``timeout`` keeps its thread trying (it
+        ends with the process) and the scope is told that the last records are not written yet.
+        """
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._notice(
+                "closed",
+                f"gradscope: store {str(self.path)!r} is still locked by another SQLite client "
+                f"after {timeout:g} s; its last {self._queued - self._written} records are "
+                "written when the lock is released, if this process is still running then",
+            )
 
     def _dead(self) -> bool:
         return not self._thread.is_alive()
@@ -150,14 +224,16 @@ class StoreWriter:
     # -- writer thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, check_same_thread=False)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        # Each step adds rows to a page per parameter (tables are ordered by parameter, then
-        # step, for the readers), so a commit dirties hundreds of pages on a large model: a
-        # cache that holds them all, and checkpoints 10x rarer, copy each page less often.
-        conn.execute("PRAGMA cache_size=-65536")
-        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        conn = self._conn
+        delays = _delays()
         try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # Each step adds rows to a page per parameter (tables are ordered by parameter,
+            # then step, for the readers), so a commit dirties hundreds of pages on a large
+            # model: a cache that holds them all, and checkpoints 10x rarer, copy each page
+            # less often.
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA wal_autocheckpoint=10000")
             while True:
                 with self._cond:
                     self._cond.wait_for(
@@ -171,12 +247,12 @@ class StoreWriter:
                     items, self._pending = self._pending, []
                     closing = self._closing
                 if items and self._failed is None:
-                    try:
-                        with conn:
-                            for kind, payload in items:
-                                self._write(conn, kind, payload)
-                    except Exception as exc:
-                        self._fail(exc)
+                    if not self._commit(conn, items):
+                        with self._cond:  # keep them, in order, ahead of what came meanwhile
+                            self._pending[:0] = items
+                        time.sleep(next(delays))
+                        continue
+                    delays = _delays()
                 with self._cond:
                     self._written += len(items)
                     self._cond.notify_all()
@@ -189,9 +265,41 @@ class StoreWriter:
         except Exception as exc:
             self._fail(exc)
         finally:
+            if self._failed is not None:  # still leave one self-contained file, if possible
+                with contextlib.suppress(sqlite3.Error):
+                    self._finish_file(conn)
             conn.close()
+            self._lock.release()
             with self._cond:
                 self._cond.notify_all()
+
+    def _commit(self, conn: sqlite3.Connection, items: list[Item]) -> bool:
+        """Write ``items`` in one transaction; ``False`` when another client holds the lock
+        (nothing was written: the caller retries)."""
+        ids = dict(self._param_ids), dict(self._module_ids)
+        try:
+            with conn:
+                for kind, payload in items:
+                    self._write(conn, kind, payload)
+        except Exception as exc:
+            self._param_ids, self._module_ids = ids  # rolled back with the transaction
+            if not is_busy(exc):
+                self._fail(exc)
+                return True
+            self._notice(
+                "busy",
+                f"gradscope: store {str(self.path)!r} is locked by another SQLite client; "
+                "recording waits and retries until the lock is released (nothing is lost, "
+                "training continues)",
+            )
+            return False
+        return True
+
+    def _notice(self, cause: str, message: str) -> None:
+        if cause in self._noticed or self._on_notice is None:
+            return
+        self._noticed.add(cause)
+        self._on_notice(message)
 
     @staticmethod
     def _finish_file(conn: sqlite3.Connection) -> None:
@@ -368,3 +476,11 @@ class StoreWriter:
             'INSERT INTO events (step, kind, "where", details) VALUES (?, ?, ?, ?)',
             [(e.step, e.kind, e.where, _json(e.details)) for e in b.events],
         )
+
+
+def _delays() -> Iterator[float]:
+    """``RETRY_DELAYS[0]``, doubling up to ``RETRY_DELAYS[1]``, then that for ever."""
+    delay, ceiling = RETRY_DELAYS
+    while True:
+        yield delay
+        delay = min(2 * delay, ceiling)

@@ -36,7 +36,7 @@ def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None
 
     try:
         path = store if store is not None else newest_store("runs")
-        data = open_data(open_store(path, rank=rank))
+        data = open_data(open_store(path, rank=rank, check=True))
     except GradscopeError as exc:
         click.echo(f"gradscope: error: {exc}", err=True)
         ctx.exit(2)

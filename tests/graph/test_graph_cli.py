@@ -69,6 +69,7 @@ def test_store_without_snapshot_says_what_to_do(tmp_path: Path) -> None:
         from gradscope.store import schema
 
         schema.create(conn)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('finished', '0')")  # a whole run
     result = CliRunner().invoke(graph_command, [str(store), "-o", str(tmp_path / "g.gv")])
     assert isinstance(result.exception, GradscopeError)
     assert "holds no graph snapshot" in str(result.exception)
