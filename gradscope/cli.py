@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import math
-import os
 import sys
 from typing import Any
 
@@ -17,7 +16,7 @@ import click
 
 from gradscope.errors import GradscopeError
 
-DEMO_MODELS = ("linreg", "mlp", "lenet", "gru", "transformer")
+DEMO_MODELS = ("linreg", "mlp", "lenet", "gru", "transformer", "bug")
 
 
 class GradscopeGroup(click.Group):
@@ -77,23 +76,21 @@ def main() -> None:
     "--tui/--no-tui",
     "open_tui",
     default=None,
-    help="Open the dashboard afterwards [default: when stdin and stdout are a terminal].",
+    help="Open the dashboard and follow the training live [default: in a terminal, not in CI].",
 )
 def demo(
     model: str, steps: int | None, store: str | None, every: int, open_tui: bool | None
 ) -> None:
-    """Train a built-in example MODEL with gradscope attached, print the report, draw the
-    graph and open the dashboard."""
-    from gradscope.demo import run_demo
+    """Train a built-in example MODEL with gradscope attached, with the dashboard following it
+    live in a terminal; print the report and draw the graph. MODEL bug has bugs for the
+    doctor to find."""
+    from gradscope.demo import is_interactive, run_demo, run_demo_live
 
+    if open_tui if open_tui is not None else is_interactive():
+        _, code = run_demo_live(model, steps=steps, store=store, every=every)
+        sys.exit(code)  # the training process printed its report and where the store is
     path = run_demo(model, steps=steps, store=store, every=every)
     click.echo(f"store written to {path}")
-    if open_tui is None:
-        open_tui = sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
-    if open_tui:
-        from gradscope.tui.app import make_app
-
-        make_app(path).run()
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -11,7 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["MLP", "GRULanguageModel", "LeNet", "LinearRegression", "TransformerClassifier"]
+__all__ = [
+    "MLP",
+    "BuggyClassifier",
+    "GRULanguageModel",
+    "LeNet",
+    "LinearRegression",
+    "TransformerClassifier",
+]
 
 
 class LinearRegression(nn.Module):
@@ -38,6 +45,25 @@ class MLP(nn.Module):
         """Map inputs of shape (batch, 784), or images that flatten to it, to class logits."""
         x = torch.flatten(x, 1)
         return self.fc2(F.relu(self.fc1(x)))
+
+
+class BuggyClassifier(nn.Module):
+    """A small classifier with two classic bugs, for the doctor to find.
+
+    It ends in ``nn.Softmax`` although ``nn.CrossEntropyLoss`` wants logits (the softmax then
+    runs twice and squashes the gradients), and it builds an ``aux`` head that ``forward``
+    never calls (its parameters never get a gradient while the optimizer carries them).
+    """
+
+    def __init__(self, in_features: int = 32, hidden: int = 64, classes: int = 5) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+        self.softmax = nn.Softmax(dim=1)  # bug: CrossEntropyLoss applies log_softmax itself
+        self.aux = nn.Linear(hidden, classes)  # bug: never called in forward
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.softmax(self.fc2(F.relu(self.fc1(x))))
 
 
 class LeNet(nn.Module):

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from gradscope.examples.models import (
     MLP,
+    BuggyClassifier,
     GRULanguageModel,
     LeNet,
     LinearRegression,
@@ -33,18 +34,21 @@ __all__ = [
     "lenet_batches",
     "linreg_batches",
     "mlp_batches",
+    "teacher_batches",
     "train_step",
     "transformer_batches",
 ]
 
 Batch = tuple[Tensor, Tensor]
 
-GRU_VOCAB = 10000
+# Sizes keep every demo under about 30 s on a 2-core CPU: the tutorials' models, with smaller
+# batches, vocabularies and sequences than the tutorials train on.
+GRU_VOCAB = 2000
 GRU_SEQ = 35
-GRU_BATCH = 20
+GRU_BATCH = 10
 TRANSFORMER_VOCAB = 1000
-TRANSFORMER_SEQ = 128
-TRANSFORMER_BATCH = 16
+TRANSFORMER_SEQ = 64
+TRANSFORMER_BATCH = 8
 CLASSES = 10
 
 
@@ -114,6 +118,16 @@ def mlp_batches(generator: torch.Generator, batch_size: int = 64) -> Iterator[Ba
         factors = torch.randn(batch_size, 16, generator=generator)
         noise = 0.5 * torch.randn(batch_size, 784, generator=generator)
         yield 0.3 * (factors @ basis + noise), (factors @ teacher).argmax(dim=1)
+
+
+def teacher_batches(
+    generator: torch.Generator, batch_size: int = 64, features: int = 32
+) -> Iterator[Batch]:
+    """Yield (batch, features) Gaussian inputs labelled by a fixed random linear teacher."""
+    teacher = torch.randn(features, 5, generator=generator)
+    while True:
+        x = torch.randn(batch_size, features, generator=generator)
+        yield x, (x @ teacher).argmax(dim=1)
 
 
 def lenet_batches(generator: torch.Generator, batch_size: int = 64) -> Iterator[Batch]:
@@ -193,6 +207,14 @@ def _sgd(lr: float, momentum: float = 0.0) -> Callable[[nn.Module], torch.optim.
     return build
 
 
+def _gru() -> nn.Module:
+    return GRULanguageModel(vocab=GRU_VOCAB)
+
+
+def _transformer() -> nn.Module:
+    return TransformerClassifier(seq_len=TRANSFORMER_SEQ)
+
+
 def _adam(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -220,7 +242,7 @@ EXAMPLES: dict[str, Example] = {
             build_optimizer=_sgd(0.05, momentum=0.9),
             batches=mlp_batches,
             loss_fn=nn.CrossEntropyLoss(),
-            default_steps=200,
+            default_steps=150,
         ),
         Example(
             name="lenet",
@@ -234,21 +256,30 @@ EXAMPLES: dict[str, Example] = {
         Example(
             name="gru",
             title="2-layer GRU language model on a Zipfian phrase stream",
-            build_model=GRULanguageModel,
+            build_model=_gru,
             build_optimizer=_adam,
             batches=gru_batches,
             loss_fn=SequenceCrossEntropyLoss(),
-            default_steps=200,
+            default_steps=120,
             clip_grad_norm=0.25,
         ),
         Example(
             name="transformer",
             title="4-layer transformer encoder counting token buckets",
-            build_model=TransformerClassifier,
+            build_model=_transformer,
             build_optimizer=_adamw,
             batches=transformer_batches,
             loss_fn=nn.CrossEntropyLoss(),
-            default_steps=60,
+            default_steps=45,
+        ),
+        Example(
+            name="bug",
+            title="A classifier with two bugs for the doctor to find",
+            build_model=BuggyClassifier,
+            build_optimizer=_sgd(0.5),
+            batches=teacher_batches,
+            loss_fn=nn.CrossEntropyLoss(),
+            default_steps=150,
         ),
     )
 }

@@ -5,17 +5,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from gradscope.render.details import detail_lines
 from gradscope.render.summary import run_summary
 from gradscope.store.reader import Run
 
 _BARS = "▁▂▃▄▅▆▇█"
 #: Up to this many ranks get a gradient-norm column each; more show the spread across ranks.
 RANK_COLUMNS = 8
+#: Parameter names up to this long are never cut in the table; longer ones end in "…".
+NAME_WIDTH = 40
+#: The grad-norm trend column is at most this wide (and narrower on a narrow terminal).
+TREND_WIDTH = 16
+#: A narrower trend says nothing: the column is left out instead.
+MIN_TREND = 6
 
 
 def sparkline(values: list[float], *, log: bool = False) -> str:
@@ -56,8 +64,18 @@ def _header(s: dict[str, Any]) -> RenderableType:
 
 def _loss(s: dict[str, Any]) -> RenderableType:
     loss = s["loss"]
+    if not s["steps"]:
+        return Text(
+            "no steps recorded: the run ended (or is still starting) before its first "
+            "optimizer step, or backward pass when no optimizer is watched",
+            style="dim",
+        )
     if loss["first"] is None:
-        return Text("loss: not captured (call scope.log(loss=...) to record it)", style="dim")
+        return Text(
+            "loss: not captured (no torch.nn loss module ran and no .backward() was called on "
+            "a loss tensor; with gs.watch, scope.log(loss=...) records it)",
+            style="dim",
+        )
     text = Text.assemble(
         ("loss ", "bold"),
         f"first {fmt(loss['first'])}  last {fmt(loss['last'])}  min {fmt(loss['min'])}  ",
@@ -68,33 +86,64 @@ def _loss(s: dict[str, Any]) -> RenderableType:
     return text
 
 
+class _ParamTable:
+    """The parameter table, laid out for the console's width when it is printed.
+
+    Names never wrap mid-word: the name column keeps the width of the longest name (up to
+    :data:`NAME_WIDTH`, past which a name ends in …). The trend takes the width that is left,
+    and on a narrow console the trend, then the shape, are left out rather than squeezed.
+    """
+
+    def __init__(self, s: dict[str, Any]) -> None:
+        self.rows = [_param_cells(p) for p in s["params"]]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        heads = ("parameter", "shape", "grad norm", "upd/weight", "weight")
+        widths = [max([len(h), *(r[i].cell_len for r in self.rows)]) for i, h in enumerate(heads)]
+        widths[0] = min(widths[0], NAME_WIDTH)
+        used = sum(w + 3 for w in widths) + 1
+        trend = min(TREND_WIDTH, options.max_width - used - 3)
+        show_shape = trend >= MIN_TREND or used <= options.max_width
+        table = Table(title="parameters (latest logged step)", title_justify="left", expand=False)
+        table.add_column(heads[0], no_wrap=True, overflow="ellipsis", min_width=widths[0])
+        if show_shape:
+            table.add_column(heads[1], no_wrap=True)
+        for head in heads[2:]:
+            table.add_column(head, justify="right", no_wrap=True)
+        if trend >= MIN_TREND:
+            head = "grad trend" if trend >= len("grad trend") else "trend"
+            table.add_column(head, no_wrap=True, overflow="crop", width=trend)
+        for cells in self.rows:
+            shown = [cells[0], *cells[1 if show_shape else 2 : 5]]
+            table.add_row(*shown, *(cells[5:] if trend >= MIN_TREND else ()))
+        yield table
+
+
+def _param_cells(p: dict[str, Any]) -> list[Text]:
+    if not p["requires_grad"]:
+        grad = Text("frozen", style="dim")
+    elif p["grad_norm"] is None:
+        grad = Text("no grad", style="yellow")
+    elif (p["grad_nan"] or 0) + (p["grad_inf"] or 0) > 0:
+        grad = Text(f"{fmt(p['grad_norm'])} ({int(p['grad_nan'] or 0)} NaN)", style="bold red")
+    else:
+        grad = Text(fmt(p["grad_norm"]))
+    return [
+        Text(_param_name(p)),
+        Text("×".join(str(d) for d in p["shape"]) or "scalar"),
+        grad,
+        Text(fmt(p["update_ratio"], ".2e") if p["update_ratio"] is not None else "–"),
+        Text(fmt(p["weight_norm"])),
+        Text(sparkline(p["trend"], log=True), style="cyan"),
+    ]
+
+
 def _params(s: dict[str, Any]) -> RenderableType:
-    table = Table(title="parameters (latest logged step)", title_justify="left", expand=False)
-    table.add_column("parameter", overflow="fold", ratio=3)
-    table.add_column("shape", overflow="fold")
-    table.add_column("grad norm", justify="right", no_wrap=True)
-    table.add_column("upd/weight", justify="right", no_wrap=True)
-    table.add_column("weight", justify="right", no_wrap=True)
-    table.add_column("grad trend", no_wrap=True)
-    for p in s["params"]:
-        name = p["name"] + (f" (= {', '.join(p['aliases'])})" if p["aliases"] else "")
-        if not p["requires_grad"]:
-            grad = Text("frozen", style="dim")
-        elif p["grad_norm"] is None:
-            grad = Text("no grad", style="yellow")
-        elif (p["grad_nan"] or 0) + (p["grad_inf"] or 0) > 0:
-            grad = Text(f"{fmt(p['grad_norm'])} ({int(p['grad_nan'] or 0)} NaN)", style="bold red")
-        else:
-            grad = Text(fmt(p["grad_norm"]))
-        table.add_row(
-            name,
-            "×".join(str(d) for d in p["shape"]) or "scalar",
-            grad,
-            fmt(p["update_ratio"], ".2e") if p["update_ratio"] is not None else "–",
-            fmt(p["weight_norm"]),
-            Text(sparkline(p["trend"], log=True), style="cyan"),
-        )
-    return table
+    return _ParamTable(s)
+
+
+def _param_name(p: dict[str, Any]) -> str:
+    return p["name"] + (f" (= {', '.join(p['aliases'])})" if p["aliases"] else "")
 
 
 def _optimizers(s: dict[str, Any]) -> RenderableType:
@@ -121,21 +170,28 @@ def _optimizers(s: dict[str, Any]) -> RenderableType:
 
 
 def _alerts(s: dict[str, Any]) -> RenderableType:
+    """Each alert as a heading line, then its message and details indented beneath it.
+
+    A list rather than a table: the messages are paragraphs, which a table column at 80
+    columns would cut into a few words per line.
+    """
     if not s["alerts"]:
         return Text("no alerts", style="green")
-    table = Table(title="alerts", title_justify="left")
-    for col in ("severity", "code", "where", "step", "message"):
-        table.add_column(col, overflow="fold")
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+    parts: list[RenderableType] = [Text("alerts", style="bold")]
     for a in s["alerts"]:
-        table.add_row(
-            Text(a["severity"], style=styles.get(a["severity"], "")),
-            a["code"],
-            a["where"],
-            str(a["step"]),
-            a["message"],
+        head = Text.assemble(
+            (a["severity"], styles.get(a["severity"], "")), "  ", (a["code"], "bold"), "  at "
         )
-    return table
+        head.append(a["where"])
+        if a["step"] is not None:
+            head.append(f"  (step {a['step']})", style="dim")
+        body = Text(a["message"])
+        for label, value in detail_lines(a.get("details") or {}):
+            body.append(f"\n{label}: ", style="dim")
+            body.append(value)
+        parts += [head, Padding(body, (0, 0, 0, 2))]
+    return Group(*parts)
 
 
 def _ranks(s: dict[str, Any]) -> list[RenderableType]:

@@ -95,6 +95,7 @@ def run_summary(run: Run) -> dict[str, Any]:
                 "where": a.where,
                 "step": a.step,
                 "message": a.message,
+                "details": a.details,
             }
             for a in findings(run)
         ],

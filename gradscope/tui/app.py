@@ -48,14 +48,21 @@ VIEWS: list[View] = [
 ]
 
 
+VIEW_KEYS = Binding.Group("Views")
+
+
 class DashboardApp(App[None]):
     """``gradscope tui``: the views of one run, following it while it grows."""
 
     CSS_PATH = "dashboard.tcss"
     TITLE = "gradscope"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    #: Below 32 rows the overview's band of curves folds away and the tree takes the room.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(v.key, f"show_view('{v.name}')", v.title) for v in VIEWS),
+        # One footer entry for all the view keys ("1 2 3 4 5 Views"), so that at 80 columns
+        # the footer keeps room for ? and q; the help lists each view by name.
+        *(Binding(v.key, f"show_view('{v.name}')", v.title, group=VIEW_KEYS) for v in VIEWS),
         Binding("p", "toggle_pause", "Pause"),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "quit", "Quit"),

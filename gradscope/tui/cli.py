@@ -42,4 +42,7 @@ def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None
         ctx.exit(2)
     from gradscope.tui.app import DashboardApp
 
-    DashboardApp(data, interval=interval).run()
+    app = DashboardApp(data, interval=interval)
+    app.run()
+    if app.return_code:  # the app died (Textual printed why): the shell must see a failure
+        ctx.exit(app.return_code)

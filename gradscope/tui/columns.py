@@ -31,7 +31,7 @@ def row_values(tree: TreeModel, data: StoreData) -> dict[str, dict[str, object]]
 
     Parameters show their last row; modules the totals of the parameters under them, the worst
     health among those, and the L2 norm of their gradient-norm trends. A module without
-    parameters (an activation) has no health and no trend.
+    parameters (an activation) has no trend, and a health only when its outputs were not finite.
     """
     values: dict[str, dict[str, object]] = {}
     squares: dict[str, dict[int, float]] = {}
@@ -50,9 +50,11 @@ def row_values(tree: TreeModel, data: StoreData) -> dict[str, dict[str, object]]
             for step, square in squares.get(name, {}).items():
                 summed[step] = summed.get(step, 0.0) + square
         worst = health.worst(str(values[f"p:{p}"]["health"]) for p in under)
+        if not under:
+            worst = health.activation_health(data.activations.get(path))
         values[f"m:{path}"] = {
             **totals,
-            "health": worst if under else "",
+            "health": worst,
             "trend": tuple(math.sqrt(summed[s]) for s in sorted(summed)),
         }
     return values

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 #: Columns of the last row each parameter shows in the tree.
 OVERVIEW_METRICS = (
     "grad_norm",
+    "grad_norm_preclip",
     "update_ratio",
     "weight_norm",
     "update_norm",
@@ -34,7 +35,9 @@ OVERVIEW_METRICS = (
     "grad_inf",
 )
 #: The series of the parameter view.
-DETAIL_METRICS = ("grad_norm", "update_ratio", "weight_norm")
+DETAIL_METRICS = ("grad_norm", "update_ratio", "weight_norm", "grad_norm_preclip")
+#: Clipping acted where the pre-clip norm exceeds the norm the optimizer saw by this factor.
+CLIP_TOLERANCE = 1 + 1e-5
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -91,7 +94,12 @@ class StoreData:
         self.spark: dict[str, list[tuple[int, float | None]]] = {}
         self.loss: list[tuple[int, float | None]] = []
         self.lr: list[tuple[int, float | None]] = []
+        self.lrs: list[tuple[int, tuple[float | None, ...]]] = []
+        #: ``{grid step: (sum of squared grad norms, sum of squared pre-clip norms)}``.
+        self.global_sq: dict[int, tuple[float | None, float | None]] = {}
         self.last_row: dict[str, Any] | None = None
+        #: Latest activation statistics of the modules without parameters that have any.
+        self.activations: dict[str, dict[str, Any]] = {}
 
     # -- structure ------------------------------------------------------------------------------
 
@@ -173,13 +181,30 @@ class StoreData:
             self.spark = {p: [x for x in pts if keep(x[0])] for p, pts in self.spark.items()}
             self.loss = [x for x in self.loss if keep(x[0])]
             self.lr = [x for x in self.lr if keep(x[0])]
-        for param, rows in self.run.param_rows_at(new).items():
+            self.lrs = [x for x in self.lrs if keep(x[0])]
+            self.global_sq = {s: v for s, v in self.global_sq.items() if keep(s)}
+        metrics = ("grad_norm", "grad_norm_preclip")
+        for param, rows in self.run.param_rows_at(new, metrics).items():
             self.spark.setdefault(param, []).extend((r[0], r[1]) for r in rows)
+            for step, norm, pre in rows:
+                post_sq, pre_sq = self.global_sq.get(step, (None, None))
+                self.global_sq[step] = (_add_square(post_sq, norm), _add_square(pre_sq, pre))
         for row in self.run.step_rows_at(new):
             self.loss.append((row["step"], row["loss"]))
             self.lr.append((row["step"], row["lrs"][0] if row["lrs"] else None))
+            self.lrs.append((row["step"], tuple(row["lrs"])))
         rows = self.run.step_rows(since=last)
         self.last_row = rows[-1] if rows else None
+        self._read_activations()
+
+    def _read_activations(self) -> None:
+        """Activation statistics of parameterless modules (one seek each), for the tree."""
+        holders = {info.module for info in self.param_info.values()}
+        for module in self.modules:
+            if module.path and module.n_params == 0 and module.path not in holders:
+                row = self.run.module_latest(module.path)
+                if row is not None:
+                    self.activations[module.path] = row
 
     # -- what the views draw --------------------------------------------------------------------
 
@@ -218,6 +243,52 @@ class StoreData:
                 values.append(current)
         return values
 
+    def loss_series(self) -> tuple[list[int], list[float | None]]:
+        """Loss at the grid steps and the latest step (NaN and missing values kept)."""
+        pts = list(self.loss)
+        row = self.last_row
+        if row is not None and (not pts or pts[-1][0] != row["step"]):
+            pts.append((row["step"], row["loss"]))
+        return [s for s, _ in pts], [v for _, v in pts]
+
+    def lr_series(self) -> list[tuple[int, list[int], list[float | None]]]:
+        """``(index, steps, values)`` of every learning rate the steps record (one per group)."""
+        pts = list(self.lrs)
+        row = self.last_row
+        if row is not None and (not pts or pts[-1][0] != row["step"]):
+            pts.append((row["step"], tuple(row["lrs"])))
+        width = max((len(lrs) for _, lrs in pts), default=0)
+        return [
+            (
+                i,
+                [s for s, lrs in pts if i < len(lrs)],
+                [lrs[i] for _, lrs in pts if i < len(lrs)],
+            )
+            for i in range(width)
+        ]
+
+    def global_norms(self) -> tuple[list[int], list[float | None], list[float | None]]:
+        """Steps, global gradient norm and global pre-clip norm (all parameters as one vector).
+
+        At the grid steps, plus the latest step when every parameter's last row is at it.
+        """
+        squares = dict(self.global_sq)
+        if self.last_step is not None and self.last_step not in squares and self.latest:
+            rows = list(self.latest.values())
+            if all(r.get("step") == self.last_step for r in rows):
+                post: float | None = None
+                pre: float | None = None
+                for r in rows:
+                    post = _add_square(post, r.get("grad_norm"))
+                    pre = _add_square(pre, r.get("grad_norm_preclip"))
+                squares[self.last_step] = (post, pre)
+        steps = sorted(squares)
+        return (
+            steps,
+            [_sqrt(squares[s][0]) for s in steps],
+            [_sqrt(squares[s][1]) for s in steps],
+        )
+
     def alert_counts(self) -> dict[str, int]:
         counts = Counter(a.severity for a in self.alerts)
         return {s: counts.get(s, 0) for s in SEVERITIES}
@@ -252,6 +323,27 @@ class StoreData:
 
     def history(self, param: str, *, bins: int = 200) -> ParamHistory:
         return ParamHistory(self.run, param, every=self.every, bins=bins)
+
+
+def is_clipped(norm: object, preclip: object) -> bool:
+    """Whether clipping acted: the pre-clip norm is above the norm the optimizer saw."""
+    if not isinstance(norm, (int, float)) or not isinstance(preclip, (int, float)):
+        return False
+    if not (math.isfinite(norm) and math.isfinite(preclip)):
+        return math.isfinite(norm) and not math.isfinite(preclip)
+    return preclip > norm * CLIP_TOLERANCE
+
+
+def _add_square(total: float | None, value: object) -> float | None:
+    if not isinstance(value, (int, float)):
+        return total
+    return (total or 0.0) + float(value) * float(value)
+
+
+def _sqrt(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return math.sqrt(value) if not math.isnan(value) and value >= 0 else value
 
 
 class ParamHistory:

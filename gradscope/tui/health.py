@@ -6,6 +6,7 @@ wide so that a healthy run shows no colour at all.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,13 +37,21 @@ STYLES = {
 
 
 def param_health(row: Mapping[str, Any] | None, *, requires_grad: bool) -> str:
-    """The health of one parameter from its last ``param_stats`` row (``None``: never logged)."""
+    """The health of one parameter from its last ``param_stats`` row (``None``: never logged).
+
+    A NaN or infinite gradient, weight or update is ``nan`` health whatever the counts say:
+    comparisons with NaN are all false, so without this check a NaN norm would read as ok.
+    """
     if not requires_grad:
         return FROZEN
     if row is None:
         return NO_GRAD
     if (row.get("grad_nan") or 0) > 0 or (row.get("grad_inf") or 0) > 0:
         return NONFINITE
+    for metric in ("grad_norm", "weight_norm", "update_ratio"):
+        value = row.get(metric)
+        if isinstance(value, float) and not math.isfinite(value):
+            return NONFINITE
     norm = row.get("grad_norm")
     if norm is None:
         return NO_GRAD
@@ -51,6 +60,20 @@ def param_health(row: Mapping[str, Any] | None, *, requires_grad: bool) -> str:
     if norm < VANISHING_GRAD_NORM:
         return VANISHING
     return OK
+
+
+def activation_health(row: Mapping[str, Any] | None) -> str:
+    """``nan`` for a module whose recorded outputs held NaN or Inf, else no word at all."""
+    if row is None:
+        return ""
+    count = row.get("act_nonfinite")
+    if isinstance(count, (int, float)) and (count != count or count > 0):
+        return NONFINITE
+    for metric in ("act_mean", "act_std", "act_absmax"):
+        value = row.get(metric)
+        if isinstance(value, float) and not math.isfinite(value):
+            return NONFINITE
+    return ""
 
 
 def worst(healths: Iterable[str]) -> str:

@@ -51,6 +51,9 @@ class TreeModel:
             self.own.setdefault(self._holder(info.module), []).append(name)
         self.folded: set[str] = set()
         self.sort_key: str | None = None
+        #: Modules without parameters or children that get a row: those with activation
+        #: statistics (``None``: all of them). A Tanh or Dropout with nothing recorded is noise.
+        self.active: set[str] | None = None
 
     def _parent(self, path: str) -> str:
         head, _, _ = path.rpartition(".")
@@ -143,6 +146,8 @@ class TreeModel:
             folded = name in self.folded and shown is None
             label = f"{short} {self.types[name]}"
             empty = not (self.own.get(name) or self.children.get(name))
+            if empty and self.active is not None and name not in self.active:
+                continue
             out.append(TreeRow(key, "module", name, label, depth, folded, empty))
             if not folded:
                 self._walk(name, depth + 1, values, shown, out)

@@ -102,24 +102,31 @@ def test_unknown_demo_model_is_a_usage_error() -> None:
     assert "resnet" in result.stderr
 
 
-@pytest.mark.slow
-def test_demo_opens_the_dashboard_in_a_terminal_and_q_quits(tmp_path: Path) -> None:
-    """In a real terminal (a pty here) the demo ends in the dashboard; without one it does not."""
+def test_bug_demo_shows_the_doctors_findings(tmp_path: Path) -> None:
+    result = gradscope("demo", "bug", "--steps", "20", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "softmax-before-cross-entropy  at softmax" in result.stdout
+    assert "unused-parameter  at aux" in result.stdout
+    with gs.open_store(tmp_path / "runs" / "demo-bug.gsdb") as run:
+        assert {a.code for a in run.alerts} >= {"softmax-before-cross-entropy", "unused-parameter"}
+
+
+def _demo_in_a_terminal(cwd: Path, *args: str, quit_on: bytes) -> tuple[bytes, int]:
+    """Run ``gradscope demo ARGS`` in a pty (a terminal, CI unset); press q once ``quit_on``
+    is on screen. Returns everything the terminal received and the exit status."""
     import pty
     import select
     import time
 
     pid, fd = pty.fork()
     if pid == 0:  # the child: a terminal session running the demo
-        os.chdir(tmp_path)
+        os.chdir(cwd)
         os.environ.pop("CI", None)
         os.environ["TERM"] = "xterm-256color"
-        os.execv(
-            sys.executable, [sys.executable, "-m", "gradscope", "demo", "linreg", "--steps", "3"]
-        )
+        os.execv(sys.executable, [sys.executable, "-m", "gradscope", "demo", *args])
     out, quit_sent, deadline = b"", False, time.monotonic() + 600
     while time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.5)[0]:
+        if select.select([fd], [], [], 0.2)[0]:
             try:
                 data = os.read(fd, 65536)
             except OSError:  # the child closed the terminal
@@ -127,12 +134,32 @@ def test_demo_opens_the_dashboard_in_a_terminal_and_q_quits(tmp_path: Path) -> N
             if not data:
                 break
             out += data
-        if not quit_sent and b"Overview" in out:
-            time.sleep(1.0)
+        if not quit_sent and quit_on in out:
             os.write(fd, b"q")
             quit_sent = True
     _, status = os.waitpid(pid, 0)
     assert quit_sent, out[-2000:]
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert os.WIFEXITED(status), status
+    return out, os.WEXITSTATUS(status)
+
+
+@pytest.mark.slow
+def test_demo_follows_the_training_live_in_a_terminal_and_q_quits(tmp_path: Path) -> None:
+    """In a terminal the dashboard opens while the demo trains and shows the run as live;
+    quitting then stops the training, which leaves a closed store with the steps so far."""
+    out, status = _demo_in_a_terminal(tmp_path, "mlp", "--steps", "100000", quit_on=b"live")
+    assert status == 0, out[-2000:]
     assert b"\x1b[?1049h" in out  # the dashboard took the alternate screen
+    assert b"training stopped when the dashboard closed" in out
+    with gs.open_store(tmp_path / "runs" / "demo-mlp.gsdb") as run:
+        assert "finished" in run.meta  # closed by its scope, not killed
+        assert 0 < len(run.steps) < 100000
+
+
+@pytest.mark.slow
+def test_demo_in_a_terminal_ends_with_the_report(tmp_path: Path) -> None:
+    """Left to finish, the demo's report and store path follow the dashboard."""
+    out, status = _demo_in_a_terminal(tmp_path, "linreg", "--steps", "30", quit_on=b"finished")
+    assert status == 0, out[-2000:]
+    assert b"gradscope report" in out
     assert b"store written to runs/demo-linreg.gsdb" in out

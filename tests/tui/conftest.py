@@ -6,6 +6,8 @@ recorded one proves the dashboard reads what ``gs.watch`` really writes.
 
 from __future__ import annotations
 
+import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +50,27 @@ def graph_store(
         path, layers=2, steps=FIXED_STEPS, sparse_every=10, extras=True, alerts=True
     )
     return add_graph(path, graph_capture[0])
+
+
+@pytest.fixture(scope="session")
+def nonfinite_store(
+    tmp_path_factory: pytest.TempPathFactory, graph_capture: tuple[dict[str, Any], dict]
+) -> Path:
+    """The fixed store with NaN, +Inf, -Inf and missing values in every series (loss, lr,
+    every parameter metric, optimizer state, activations, histograms), a fourth alert, and the
+    graph snapshot with non-finite gradient norms on three nodes."""
+    path = tmp_path_factory.mktemp("nonfinite") / "run.gsdb"
+    builder.write_store(
+        path,
+        layers=2,
+        steps=FIXED_STEPS,
+        sparse_every=10,
+        extras=True,
+        alerts=True,
+        nonfinite=True,
+    )
+    graph = copy.deepcopy(graph_capture[0])
+    norms = graph["heat"]["norms"]
+    for node, value in zip(sorted(norms)[:3], (math.nan, math.inf, -math.inf), strict=True):
+        norms[node] = value
+    return add_graph(path, graph)

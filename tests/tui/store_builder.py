@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gradscope.records import PARAM_METRICS
-from gradscope.store import schema
+from gradscope.records import MODULE_METRICS, PARAM_METRICS
+from gradscope.store import codec, schema
 
 HPARAMS = {"betas": [0.9, 0.999], "eps": 1e-08, "amsgrad": False}
 STATE_KEYS = ("exp_avg.norm", "exp_avg_sq.norm", "eff_step.median", "eff_step.max", "step.value")
@@ -81,8 +81,11 @@ def param_values(i: int, name: str, step: int, steps: int) -> dict[str, float | 
     if name.startswith(("embed.", "unused.")):
         return {"weight_norm": weight, "update_norm": 0.0, "update_ratio": 0.0}
     update = lr_at(step, steps) * (1 + (i % 3) / 4)
+    # Clipping acts in the middle half of the run: the norms before it were 4x larger.
+    clipped = steps // 4 <= step < 3 * steps // 4
     return {
         "grad_norm": None if math.isnan(grad) else grad,
+        "grad_norm_preclip": None if math.isnan(grad) else grad * (4.0 if clipped else 1.0),
         "grad_absmax": None if math.isnan(grad) else grad / 2,
         "grad_nan": nan,
         "grad_inf": 0.0,
@@ -92,10 +95,45 @@ def param_values(i: int, name: str, step: int, steps: int) -> dict[str, float | 
     }
 
 
-def _param_rows(ids: list[int], names: list[str], step: int, steps: int) -> Iterator[tuple]:
+#: What the non-finite store puts where a value was: NaN, +Inf, -Inf, or nothing at all.
+NONFINITE_KINDS: tuple[float | None, ...] = (math.nan, math.inf, -math.inf, None)
+_KEEP = object()
+
+
+def broken(i: int, step: int, steps: int) -> object:
+    """The non-finite value series ``i`` holds at ``step`` in the non-finite store, or
+    ``_KEEP`` where it keeps its value.
+
+    Every series holds every kind: ``i % 4`` in the last quarter of the run (so the latest
+    values show it), the other three in windows of eight steps from the middle on (so the
+    dashboard's 48-point sampling and a sparse cadence of 10 both meet each of them).
+    """
+    if step >= 3 * steps // 4 or step == steps - 1:
+        return NONFINITE_KINDS[i % 4]
+    window = (step - steps // 2) // 8
+    if step >= steps // 2 and window < 3:
+        return NONFINITE_KINDS[(i + 1 + window) % 4]
+    return _KEEP
+
+
+def _real(value: float | None) -> float | str | None:
+    """A value as the store's writer binds it (NaN as the text ``NaN``)."""
+    return codec.encode_real(value)
+
+
+def _param_rows(
+    ids: list[int], names: list[str], step: int, steps: int, *, nonfinite: bool = False
+) -> Iterator[tuple]:
     for i, (pid, name) in enumerate(zip(ids, names, strict=True)):
         v = param_values(i, name, step, steps)
-        yield (pid, step, *(v.get(m) for m in PARAM_METRICS))
+        row = []
+        for k, m in enumerate(PARAM_METRICS):
+            value = v.get(m)
+            if nonfinite and m != "grad_nan" and m != "grad_inf":
+                bad = broken(i + k, step, steps)
+                value = value if bad is _KEEP else bad  # type: ignore[assignment]
+            row.append(_real(value))
+        yield (pid, step, *row)
 
 
 def write_store(
@@ -108,8 +146,26 @@ def write_store(
     extras: bool = False,
     finished: bool = True,
     alerts: bool = False,
+    nonfinite: bool = False,
 ) -> Path:
-    """Write a complete store of ``steps`` steps in the documented layout; return its path."""
+    """Write a complete store of ``steps`` steps in the documented layout; return its path.
+
+    ``nonfinite`` puts NaN, +Inf, -Inf and missing values (:func:`broken`) into every series:
+    loss, learning rates, every parameter metric, optimizer state, activations, histograms.
+    """
+
+    def bad(i: int, step: int, value: float | None) -> float | str | None:
+        out = broken(i, step, steps) if nonfinite else _KEEP
+        return _real(value if out is _KEEP else out)  # type: ignore[arg-type]
+
+    def lrs(step: int) -> str:
+        return json.dumps(
+            [
+                _json_real(broken(g + 1, step, steps) if nonfinite else _KEEP, lr_at(step, steps))
+                for g in range(2)
+            ]
+        )
+
     modules, params = model_layout(layers, extras=extras)
     conn = sqlite3.connect(path)
     schema.create(conn)
@@ -165,6 +221,8 @@ def write_store(
         )
     ids = [r[0] for r in conn.execute("SELECT id FROM params ORDER BY id")]
     names = [p[0] for p in params]
+    # Activation statistics for the first block's ReLU only: the second's row stays hidden.
+    active = [r[0] for r in conn.execute("SELECT id FROM modules WHERE path = 'layers.0.act'")]
     cols = ", ".join(PARAM_METRICS)
     marks = ", ".join("?" for _ in PARAM_METRICS)
     chunk = 1000
@@ -179,16 +237,20 @@ def write_store(
                     (
                         s,
                         1.0e9 + s / 100,
-                        2.0 * 0.999**s + 0.1 + ((s * 31) % 7) / 100,
+                        bad(0, s, 2.0 * 0.999**s + 0.1 + ((s * 31) % 7) / 100),
                         int(s % every == 0),
-                        json.dumps([lr_at(s, steps)] * 2),
+                        lrs(s),
                     )
                     for s in range(start, min(steps, start + chunk))
                 ],
             )
             conn.executemany(
                 f"INSERT INTO param_stats (param_id, step, {cols}) VALUES (?, ?, {marks})",
-                (row for s in logged for row in _param_rows(ids, names, s, steps)),
+                (
+                    row
+                    for s in logged
+                    for row in _param_rows(ids, names, s, steps, nonfinite=nonfinite)
+                ),
             )
             conn.executemany(
                 "INSERT INTO group_stats (optimizer, grp, step, lr, hparams)"
@@ -197,7 +259,7 @@ def write_store(
                     (
                         g,
                         s,
-                        lr_at(s, steps),
+                        bad(g + 1, s, lr_at(s, steps)),
                         json.dumps({"weight_decay": grp["weight_decay"], **HPARAMS}),
                     )
                     for s in logged
@@ -207,7 +269,14 @@ def write_store(
             conn.executemany(
                 "INSERT INTO state_stats (param_id, name, step, value) VALUES (?, ?, ?, ?)",
                 [
-                    (pid, key, s, (k + 1) * 10.0 ** -(i % 4) if key != "step.value" else s + 1.0)
+                    (
+                        pid,
+                        key,
+                        s,
+                        bad(
+                            i + k, s, (k + 1) * 10.0 ** -(i % 4) if key != "step.value" else s + 1.0
+                        ),
+                    )
                     for s in sparse
                     for i, pid in enumerate(ids)
                     if not names[i].startswith(("embed.", "unused."))
@@ -216,12 +285,29 @@ def write_store(
             )
             conn.executemany(
                 "INSERT INTO histograms (param_id, kind, step, scale, lo, hi, counts, nan, posinf,"
-                " neginf, zeros, sampled) VALUES (?, 'grad', ?, 'linear', ?, ?, ?, 0, 0, 0, 0, ?)",
+                " neginf, zeros, sampled) VALUES (?, 'grad', ?, 'linear', ?, ?, ?, ?, ?, ?, 0, ?)",
                 [
-                    (pid, s, -1.0, 1.0, _bell(i, s), 1024)
+                    (
+                        pid,
+                        s,
+                        *_hist_range(i, s, steps, nonfinite),
+                        _bell(i, s),
+                        *_hist_nonfinite(i, s, steps, nonfinite),
+                        1024,
+                    )
                     for s in sparse
                     for i, pid in enumerate(ids)
                     if not names[i].startswith(("embed.", "unused."))
+                ],
+            )
+            conn.executemany(
+                f"INSERT INTO module_stats (module_id, step, calls, training, shape, dtype,"
+                f" device, {', '.join(MODULE_METRICS)}) VALUES (?, ?, 1, 1, '[8, 4]', 'float32',"
+                f" 'cpu', {', '.join('?' for _ in MODULE_METRICS)})",
+                [
+                    (mid, s, *(bad(k + j, s, _act(k, j, s)) for j in range(len(MODULE_METRICS))))
+                    for s in sparse
+                    for k, mid in enumerate(active)
                 ],
             )
     if alerts:
@@ -229,7 +315,7 @@ def write_store(
             conn.executemany(
                 'INSERT INTO alerts (code, severity, "where", step, message, details)'
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                ALERTS,
+                ALERTS + (NONFINITE_ALERTS if nonfinite else []),
             )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -264,6 +350,43 @@ ALERTS = [
         json.dumps({"params": ["unused.weight", "unused.bias"]}),
     ),
 ]
+
+
+NONFINITE_ALERTS = [
+    (
+        "nonfinite-loss",
+        "error",
+        "loss",
+        150,
+        "The loss was nan at step 150. Fix: use F.cross_entropy(logits, target).",
+        json.dumps({"value": None, "first_step": 150, "kinds": ["nan", "inf"]}),
+    ),
+]
+
+
+def _json_real(out: object, value: float) -> float | None:
+    """A learning rate in the steps' ``lrs`` JSON: NaN and ±Inf as JSON's own tokens."""
+    return value if out is _KEEP else out  # type: ignore[return-value]
+
+
+def _hist_range(i: int, step: int, steps: int, nonfinite: bool) -> tuple[Any, Any]:
+    """Bin range: ``[-1, 1]``; in the non-finite store NaN or infinite for some parameters."""
+    out = broken(i, step, steps) if nonfinite else _KEEP
+    if out is _KEEP or out is None:
+        return -1.0, 1.0
+    return _real(out), _real(out)  # type: ignore[arg-type]
+
+
+def _hist_nonfinite(i: int, step: int, steps: int, nonfinite: bool) -> tuple[int, int, int]:
+    """NaN, +Inf and -Inf counts beside the bins (non-zero in the non-finite store only)."""
+    if not nonfinite or broken(i, step, steps) is _KEEP:
+        return 0, 0, 0
+    return 7, 3, 2
+
+
+def _act(k: int, j: int, step: int) -> float:
+    """Activation statistic ``j`` of active module ``k`` at ``step`` (exact, no randomness)."""
+    return (0.5, 1.0, 3.0, 0.25, 0.0, 0.1)[j] * (1 + k + (step % 13) / 26)
 
 
 def _bell(i: int, step: int) -> bytes:

@@ -58,6 +58,42 @@ def test_terminal_left_clean_in_a_real_process(tmp_path: Path) -> None:
     assert "is an SQLite file but not a gradscope store" in proc.stderr
 
 
+CRASHING_TUI = """
+import sys
+from gradscope.tui.widgets.run_header import RunHeader
+def show(self, data, *, paused):
+    raise RuntimeError("a view failed")
+RunHeader.show = show
+from gradscope.tui.cli import tui
+tui([sys.argv[1]])
+"""
+
+
+def test_a_dashboard_that_dies_exits_non_zero(fixed_store: Path) -> None:
+    """In a terminal (a pty), an exception inside a view ends the app, and the shell sees it."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-c", CRASHING_TUI, str(fixed_store)])
+    out, deadline = b"", time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0, out[-2000:]
+    assert b"a view failed" in out
+
+
 def test_cli_and_data_layer_do_not_import_textual() -> None:
     code = (
         "import sys, gradscope.tui, gradscope.tui.cli, gradscope.tui.data, gradscope.tui.rows;"

@@ -15,8 +15,9 @@ SHAPES = {
     "linreg": ((64, 1), (64, 1), (64, 1)),
     "mlp": ((64, 784), (64,), (64, 10)),
     "lenet": ((64, 1, 32, 32), (64,), (64, 10)),
-    "gru": ((35, 20), (35, 20), (35, 20, 10000)),
-    "transformer": ((16, 128), (16,), (16, 10)),
+    "gru": ((35, 10), (35, 10), (35, 10, 2000)),
+    "transformer": ((8, 64), (8,), (8, 10)),
+    "bug": ((64, 32), (64,), (64, 5)),
 }
 
 
@@ -29,7 +30,7 @@ def _setup(example: Example, seed: int = 0):
 
 
 def test_every_example_is_listed_under_its_name() -> None:
-    assert list(EXAMPLES) == ["linreg", "mlp", "lenet", "gru", "transformer"]
+    assert list(EXAMPLES) == ["linreg", "mlp", "lenet", "gru", "transformer", "bug"]
     for name, example in EXAMPLES.items():
         assert example.name == name
         assert get_example(name) is example
@@ -105,4 +106,5 @@ def test_only_the_gru_clips_gradients() -> None:
         "lenet": None,
         "gru": 0.25,
         "transformer": None,
+        "bug": None,
     }

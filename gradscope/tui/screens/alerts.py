@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gradscope.records import Alert
+from gradscope.render.details import detail_lines
 from gradscope.tui.data import Update
 from gradscope.tui.messages import AlertSelected
 from gradscope.tui.screens.base import DashboardScreen
@@ -71,9 +70,10 @@ class AlertsScreen(DashboardScreen):
         text.append("\n\n" + alert.message)
         if alert.details:
             text.append("\n\n")
-            for key, value in alert.details.items():
-                shown = value if isinstance(value, str) else json.dumps(value)
-                text.append(f"{key}: ", style="dim")
+            lines = detail_lines(alert.details)
+            width = max(len(label) for label, _ in lines)
+            for label, shown in lines:
+                text.append(f"{label.ljust(width)}  ", style="dim")
                 text.append(f"{shown}\n")
         text.append("\nEnter: go to it", style="dim")
         self.query_one("#alert-message", Static).update(text)

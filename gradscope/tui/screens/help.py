@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 #: Keys Textual gives every table and list; listed so the help is complete.
 NAVIGATION = (
-    ("↑ ↓", "move the cursor"),
+    ("↑ ↓", "move the cursor, or scroll the pane (this list too)"),
     ("Enter / click", "fold a module, open a parameter, go to an alert"),
     ("Tab", "next pane"),
     ("mouse wheel", "scroll"),
@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static("Keys · Escape closes", id="help-title")
+            yield Static("Keys · ↑ ↓ scroll · Escape closes", id="help-title")
             yield DataTable(id="help-table", cursor_type="none", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -40,6 +40,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_columns("key", "what it does")
         for key, description in [*self.keys, *NAVIGATION]:
             table.add_row(key, description)
+        table.focus()  # ↑/↓ scroll the list where it is taller than the screen
 
 
 def describe_bindings(screen_bindings: dict) -> list[tuple[str, str]]:

@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gradscope.tui.data import Update
 from gradscope.tui.format import hparam
 from gradscope.tui.sampling import BinnedSeries
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plots import SeriesPlot
 
 #: Flags every torch optimizer carries that say how it runs, not how it learns.
@@ -33,7 +34,7 @@ class OptimizerScreen(DashboardScreen):
         self._last: int | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="optimizer-body"):
+        with KeyScroll(id="optimizer-body"):
             with Vertical(id="optimizer-side"):
                 table: DataTable[object] = DataTable(id="group-table", cursor_type="none")
                 table.can_focus = False

@@ -6,19 +6,21 @@ PgUp/PgDn a tenth of the run, Home the first step, End back to following).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from gradscope.tui import health
-from gradscope.tui.data import ParamHistory, Update
+from gradscope.tui import health, ticks
+from gradscope.tui.data import ParamHistory, Update, is_clipped
 from gradscope.tui.format import hparam, num
 from gradscope.tui.screens.base import DashboardScreen
-from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot
+from gradscope.tui.widgets.key_scroll import KeyScroll
+from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, series
 
 PLOTS = (
     ("grad_norm", "gradient norm ‖g‖"),
@@ -47,7 +49,7 @@ class ParamScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="param-title")
-        with Horizontal(id="param-body"):
+        with KeyScroll(id="param-body"):
             with Vertical(id="param-series"):
                 for metric, title in PLOTS:
                     yield SeriesPlot(title, id=f"plot-{metric}", classes="series-plot")
@@ -59,6 +61,7 @@ class ParamScreen(DashboardScreen):
                     yield table
 
     def on_mount(self) -> None:
+        self.query_one("#param-body", KeyScroll).focus()
         self.query_one("#param-state", DataTable).add_columns("optimizer state", "value")
         self.query_one("#param-group", DataTable).add_columns("group", "value")
 
@@ -96,9 +99,18 @@ class ParamScreen(DashboardScreen):
         run, param, step = self.data.run, self.param, self.step
         for metric, _ in PLOTS:
             steps, values = self._history.column(metric)
-            self.query_one(f"#plot-{metric}", SeriesPlot).show(
-                [(metric, steps, values)], marker=step
-            )
+            lines = [series(metric, steps, values, mark_missing=metric == "grad_norm")]
+            note = ""
+            if metric == "grad_norm":
+                lines[0] = series("‖g‖", steps, values, mark_missing=True)
+                _, pre = self._history.column("grad_norm_preclip")
+                flags = [is_clipped(g, p) for g, p in zip(values, pre, strict=True)]
+                clipped = sum(flags)
+                if clipped:  # the pre-clip norm where clipping acted (elsewhere it is ‖g‖)
+                    shown = [p if f else None for p, f in zip(pre, flags, strict=True)]
+                    lines.append(series("pre-clip", steps, shown, marker="•", color="orange"))
+                    note = f"clipped at {clipped}/{len(steps)}"
+            self.query_one(f"#plot-{metric}", SeriesPlot).show(lines, marker=step, note=note)
         row = run.param_row_at(param, step)
         self.query_one("#param-title", Static).update(self._title(row))
         self.query_one(HistogramPlot).show(run.histogram(param, "grad", step))
@@ -106,7 +118,7 @@ class ParamScreen(DashboardScreen):
         state.clear()
         entries = run.state_at(param, step)
         for name, value in entries.items():
-            state.add_row(name.removeprefix("state."), Text(num(value), justify="right"))
+            state.add_row(name.removeprefix("state."), _number(value))
         if not entries:
             state.add_row("(no optimizer state)", "")
         group = self.query_one("#param-group", DataTable)
@@ -121,7 +133,7 @@ class ParamScreen(DashboardScreen):
         group.add_row("optimizer", f"{kind} · group {index}")
         for key, value in (current[0] if current else {}).items():
             if key not in ("group", "step"):
-                group.add_row(key, Text(hparam(value), justify="right"))
+                group.add_row(key, _number(value, hparam))
 
     def _title(self, row: dict | None) -> Text:
         assert self.param is not None
@@ -139,10 +151,21 @@ class ParamScreen(DashboardScreen):
             text.append(" · not logged yet")
             return text
         when = "latest" if self.step is None else f"of {self.data.last_step}"
-        text.append(f"\nstep {row['step']} ({when}) · ‖g‖ {num(row['grad_norm'])}")
-        text.append(f" · ‖Δw‖/‖w‖ {num(row['update_ratio'])} · ‖w‖ {num(row['weight_norm'])}")
+        text.append(f"\nstep {row['step']} ({when}) · ‖g‖ ")
+        text.append_text(_number(row["grad_norm"]))
+        pre = row.get("grad_norm_preclip")
+        if pre is not None:
+            text.append(" (pre-clip ")
+            text.append_text(_number(pre))
+            if is_clipped(row["grad_norm"], pre):
+                text.append(" clipped", style="bold yellow")
+            text.append(")")
+        text.append(" · ‖Δw‖/‖w‖ ")
+        text.append_text(_number(row["update_ratio"]))
+        text.append(" · ‖w‖ ")
+        text.append_text(_number(row["weight_norm"]))
         zeros = row.get("grad_zero_frac")
-        if zeros is not None:
+        if ticks.is_finite(zeros):
             text.append(f" · zeros {zeros:.0%}")
         return text
 
@@ -174,3 +197,9 @@ class ParamScreen(DashboardScreen):
         if self._history is not None:
             self._history.update()
             self._draw()
+
+
+def _number(value: object, fmt: Callable[[Any], str] = num) -> Text:
+    """A right-aligned number; NaN and ±Inf in the marker style so they stand out."""
+    bad = isinstance(value, float) and not ticks.is_finite(value)
+    return Text(fmt(value), style=ticks.MARKER_STYLE if bad else "", justify="right")

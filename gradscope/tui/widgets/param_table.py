@@ -22,7 +22,7 @@ from textual.renderables.sparkline import Sparkline
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gradscope.tui import health
+from gradscope.tui import health, ticks
 from gradscope.tui.columns import RowValues, visible_rows
 from gradscope.tui.data import StoreData
 from gradscope.tui.format import num
@@ -87,6 +87,7 @@ class ParamTable(ScrollView, can_focus=True):
             self.tree_model = TreeModel(data.modules, data.param_info)
             if old is not None:
                 self.tree_model.folded, self.tree_model.sort_key = old.folded, old.sort_key
+        self.tree_model.active = set(data.activations)
         current = self.current_key
         rows = visible_rows(self.tree_model, data, self.search)
         if rows == self._rows:
@@ -172,15 +173,27 @@ class ParamTable(ScrollView, can_focus=True):
         text.append(row.label, style=style)
         text.truncate(name_width, overflow="ellipsis", pad=True)
         for number in (v.grad_norm, v.update_ratio, v.weight_norm):
-            text.append(" " * GAP + num(number).rjust(9))
+            bad = number is not None and not ticks.is_finite(number)
+            text.append(" " * GAP + num(number).rjust(9), style=ticks.MARKER_STYLE if bad else "")
         text.append(" " * GAP)
         text.append(v.health.ljust(9), style=health.STYLES.get(v.health, ""))
         text.append(" " * GAP)
+        # Textual's sparkline cannot draw NaN or Inf: it gets the finite points, and a marker
+        # before it says that some were left out.
+        kinds = ticks.count_kinds(v.trend)
+        kinds.pop(ticks.MISSING, None)
+        room = 12
+        if kinds:
+            worst = next(k for k in (ticks.NAN, ticks.POSINF, ticks.NEGINF) if k in kinds)
+            text.append(ticks.MARKERS[worst], style=ticks.MARKER_STYLE)
+            room -= 1
         segments = list(text.render(self.app.console))
-        logs = [math.log10(x) for x in v.trend if x > 0]
+        logs = [math.log10(x) for x in ticks.finite(v.trend) if x > 0]
         if logs:
-            spark = Sparkline(logs, width=12, min_color=SPARK_COLORS[0], max_color=SPARK_COLORS[1])
-            segments += self.app.console.render(spark, self.app.console.options.update_width(12))
+            spark = Sparkline(
+                logs, width=room, min_color=SPARK_COLORS[0], max_color=SPARK_COLORS[1]
+            )
+            segments += self.app.console.render(spark, self.app.console.options.update_width(room))
         return Strip(Segment.simplify(segments)).crop_extend(0, width, Style())
 
     # -- keys and mouse -------------------------------------------------------------------------

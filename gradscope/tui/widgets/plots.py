@@ -1,28 +1,94 @@
 """Plots drawn by plotext (through textual-plotext): series over steps and histograms.
 
 Each widget keeps what it was last given and rebuilds its figure only when that changes, so a
-refresh with nothing new draws nothing.
+refresh with nothing new draws nothing. The legend sits in the title line, outside the data;
+series differ by marker as well as colour. NaN, ±Inf and values a log axis cannot show are
+drawn as marker characters on the plot's top or bottom edge (:data:`~gradscope.tui.ticks.MARKERS`)
+and counted under the x axis, so a broken run never looks like a gap.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rich.console import RenderResult
 from textual_plotext import PlotextPlot
 
 from gradscope.records import Histogram
-from gradscope.tui.format import num
+from gradscope.tui import ticks
+from gradscope.tui.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
+
+#: How a series' marker shows in the title's legend.
+LEGEND_GLYPHS = {"braille": "─", "hd": "─", "fhd": "─", "dot": "·"}
+#: Where each kind of non-value goes: the top edge or the bottom edge.
+TOP_KINDS = (NAN, POSINF)
+ZERO = "≤0"
+EDGE_MARKERS = {**MARKERS, ZERO: "▽"}
 
 
-class SeriesPlot(PlotextPlot):
+@dataclass(frozen=True)
+class Series:
+    """One line of a plot: its label, steps and values, and how it is drawn.
+
+    ``mark_missing`` draws a ``None`` as a marker too: right for a series logged every step
+    (loss, gradient norm), wrong for one logged on detail steps only, whose gaps are expected.
+    """
+
+    label: str
+    steps: tuple[int, ...]
+    values: tuple[float | None, ...]
+    marker: str = "braille"
+    color: str | None = None
+    mark_missing: bool = False
+
+
+def series(
+    label: str,
+    steps: Sequence[int],
+    values: Sequence[float | None],
+    *,
+    marker: str = "braille",
+    color: str | None = None,
+    mark_missing: bool = False,
+) -> Series:
+    """A :class:`Series` from any sequences (kept as tuples, so plots compare them cheaply)."""
+    return Series(label, tuple(steps), tuple(values), marker, color, mark_missing)
+
+
+class FittedPlot(PlotextPlot):
+    """A plot whose title and x-axis label are cut to its width when it is drawn.
+
+    plotext leaves out a title or label wider than the plot; cutting it keeps the legend.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.title_text = ""
+        self.label_text = ""
+
+    def render(self) -> RenderResult:
+        width = max(8, self.size.width - 7)  # plotext wants it inside the frame and y labels
+        self.plt.title(_fit(self.title_text, width))
+        self.plt.xlabel(_fit(self.label_text, width))
+        return super().render()
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class SeriesPlot(FittedPlot):
     """One or more series over steps, on a log scale unless told otherwise."""
 
     def __init__(self, title: str, *, log: bool = True, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.plot_title = title
         self.log_scale = log
         self._drawn: tuple | None = None
+        #: Non-value counts of the last drawing, ``{kind: n}`` (for tests and the title).
+        self.marked: dict[str, int] = {}
 
     def set_log_scale(self, log: bool) -> None:
         """Switch between a log and a linear y axis (redrawn at the next ``show``)."""
@@ -31,55 +97,94 @@ class SeriesPlot(PlotextPlot):
 
     def show(
         self,
-        series: Sequence[tuple[str, Sequence[int], Sequence[float | None]]],
+        lines: Sequence[Series | tuple[str, Sequence[int], Sequence[float | None]]],
         *,
         marker: int | None = None,
+        note: str = "",
     ) -> None:
-        """Draw ``(label, steps, values)`` series; ``marker`` draws a vertical line at a step.
-
-        Missing values (and, on a log scale, values that are not positive) are left out rather
-        than drawn as zero, so a gap in the line means "not measured".
-        """
-        key = (tuple((n, tuple(s), tuple(v)) for n, s, v in series), marker)
+        """Draw the series; ``marker`` draws a vertical line at a step, ``note`` goes under the
+        x axis beside the count of non-finite points."""
+        given = [s if isinstance(s, Series) else series(*s) for s in lines]
+        key = (tuple(given), marker, note, self.log_scale)
         if key == self._drawn:
             return
         self._drawn = key
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.plot_title)
-        kept, lo, hi = 0, None, None
-        ys_all: list[float] = []
-        for label, steps, values in series:
-            points = [
-                (s, math.log10(v) if self.log_scale else v)
-                for s, v in zip(steps, values, strict=True)
-                if v is not None and math.isfinite(v) and (v > 0 or not self.log_scale)
-            ]
-            if points:
-                kept += len(points)
-                xs, ys = zip(*points, strict=True)
-                ys_all += ys
-                plt.plot(list(xs), list(ys), label=label if len(series) > 1 else None)
-                lo = xs[0] if lo is None else min(lo, xs[0])
-                hi = xs[-1] if hi is None else max(hi, xs[-1])
-        if lo is not None and hi is not None:
-            ticks = sorted({round(lo + (hi - lo) * i / 4) for i in range(5)})
-            plt.xticks(ticks, [str(t) for t in ticks])
-        if ys_all and self.log_scale:
-            plt.yticks(*_log_ticks(min(ys_all), max(ys_all)))
-        if not kept:
-            plt.title(f"{self.plot_title} (no values yet)")
-        if marker is not None and kept:
+        drawn: list[tuple[Series, list[int], list[float]]] = []
+        edges: list[tuple[Series, str, int]] = []
+        for s in given:
+            xs, ys = [], []
+            for step, value in zip(s.steps, s.values, strict=True):
+                kind = ticks.kind_of(value)
+                if kind is None and self.log_scale and value is not None and value <= 0:
+                    kind = ZERO
+                if kind is None and value is not None:
+                    xs.append(step)
+                    ys.append(math.log10(value) if self.log_scale else float(value))
+                elif kind != MISSING or s.mark_missing:
+                    edges.append((s, kind or MISSING, step))
+            drawn.append((s, xs, ys))
+        all_x = [x for _, xs, _ in drawn for x in xs] + [e[2] for e in edges]
+        all_y = [y for _, _, ys in drawn for y in ys]
+        lo, hi = (min(all_y), max(all_y)) if all_y else (0.0, 1.0)
+        pad = (hi - lo) * 0.06 if hi > lo else 0.5
+        bottom, top = lo - (pad if edges else 0), hi + (pad if edges else 0)
+        for s, xs, ys in drawn:
+            if xs:
+                plt.plot(xs, ys, marker=s.marker, color=s.color)
+        counts: dict[str, int] = {}
+        for _, kind, step in edges:
+            counts[kind] = counts.get(kind, 0) + 1
+            y = top if kind in TOP_KINDS else bottom
+            plt.scatter([step], [y], marker=EDGE_MARKERS[kind], color="red")
+        self.marked = counts
+        if all_x:
+            xt, xl = ticks.axis(all_x, integer=True)
+            plt.xticks(xt, xl)
+        if all_y:
+            yt = ticks.log_ticks(lo, hi) if self.log_scale else ticks.nice_ticks(lo, hi)
+            plt.yticks(yt, [ticks.eng(10.0**t if self.log_scale else t) for t in yt])
+            if edges:
+                plt.ylim(bottom, top)
+        elif edges:
+            plt.ylim(bottom, top)
+            plt.yticks([])
+        self.title_text = self._title(given, drawn)
+        # Under the x axis: what the edge markers stand for, then the note (e.g. clipping).
+        legend = " ".join(
+            f"{EDGE_MARKERS[k]}{k.removeprefix('+')} {n}"
+            for k, n in sorted(counts.items(), key=_kind_order)
+        )
+        self.label_text = "  ".join(part for part in (legend, note) if part)
+        if marker is not None and all_x:
             plt.vline(marker, "red")
         self.refresh()
 
+    def _title(
+        self, given: list[Series], drawn: list[tuple[Series, list[int], list[float]]]
+    ) -> str:
+        title = self.plot_title
+        if not any(xs for _, xs, _ in drawn) and not self.marked:
+            return f"{title} (no values yet)"
+        if len(given) > 1:
+            title += "  " + " ".join(
+                f"{LEGEND_GLYPHS.get(s.marker, s.marker)}{s.label}" for s in given
+            )
+        return title
 
-class HistogramPlot(PlotextPlot):
-    """A stored histogram as bars over its bin centres."""
+
+def _kind_order(item: tuple[str, int]) -> int:
+    order = (NAN, POSINF, NEGINF, ZERO, MISSING)
+    return order.index(item[0]) if item[0] in order else len(order)
+
+
+class HistogramPlot(FittedPlot):
+    """A stored histogram as bars over its bin centres; non-finite counts in the title."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._drawn: Histogram | bool | None = False
 
     def show(self, hist: Histogram | None) -> None:
@@ -89,35 +194,34 @@ class HistogramPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
+        self.label_text = ""
         if hist is None or not hist.counts:
-            plt.title("gradient histogram (none recorded yet)")
+            self.title_text = "gradient histogram (none recorded yet)"
             self.refresh()
             return
-        n = len(hist.counts)
-        width = (hist.hi - hist.lo) / n if n else 1.0
-        centres = [hist.lo + (i + 0.5) * width for i in range(n)]
-        plt.bar(centres, list(hist.counts), width=0.8)
         extra = [f"{hist.sampled} values"]
-        for label, value in (("zero", hist.zeros), ("nan", hist.nan), ("+inf", hist.posinf)):
+        for label, value in (
+            ("zero", hist.zeros),
+            (f"{MARKERS[NAN]} nan", hist.nan),
+            (f"{MARKERS[POSINF]} +inf", hist.posinf),
+            (f"{MARKERS[NEGINF]} -inf", hist.neginf),
+        ):
             if value:
                 extra.append(f"{value} {label}")
-        scale = "log₁₀|g|" if hist.scale == "log" else hist.kind
-        plt.title(f"{scale} at step {hist.step} · {', '.join(extra)}")
-        mid = (hist.lo + hist.hi) / 2
-        plt.xticks([hist.lo, mid, hist.hi], [num(hist.lo), num(mid), num(hist.hi)])
+        scale = f"|{hist.kind}| (log bins)" if hist.scale == "log" else hist.kind
+        self.title_text = f"{scale} at step {hist.step} · {', '.join(extra)}"
+        counts = [c if ticks.is_finite(c) else 0 for c in hist.counts]
+        n = len(counts)
+        if not (ticks.is_finite(hist.lo) and ticks.is_finite(hist.hi)) or not any(counts):
+            self.label_text = "no finite bin range to draw"
+            self.refresh()
+            return
+        width = (hist.hi - hist.lo) / n if n else 1.0
+        centres = [hist.lo + (i + 0.5) * width for i in range(n)]
+        plt.bar(centres, counts, width=0.8)
+        xt = ticks.nice_ticks(hist.lo, hist.hi, count=4)
+        real = (lambda t: 10.0**t) if hist.scale == "log" else (lambda t: t)
+        plt.xticks(xt, [ticks.eng(real(t)) for t in xt])
+        yt = ticks.nice_ticks(0, max(counts), count=6, integer=True)
+        plt.yticks(yt, [ticks.step_label(t) for t in yt])
         self.refresh()
-
-
-def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
-    """Ticks for values already in log10: at powers of ten, or three between close bounds.
-
-    plotext's own log scale rescales its data again on every redraw, so the dashboard plots
-    log10 values itself and labels the axis with the real ones.
-    """
-    first, last = math.ceil(lo), math.floor(hi)
-    if last - first >= 1:
-        stride = max(1, (last - first) // 4)
-        ticks = [float(t) for t in range(first, last + 1, stride)]
-    else:
-        ticks = [lo, (lo + hi) / 2, hi] if hi > lo else [lo]
-    return ticks, [num(10.0**t) for t in ticks]

@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from gradscope.tui import ticks
 from gradscope.tui.data import StoreData
 from gradscope.tui.format import count, num
 
@@ -50,11 +51,24 @@ class RunHeader(Widget):
             title.append(" · live", style="bold green")
         self.query_one("#run-title", Static).update(title)
         loss = row["loss"] if row else None
-        self.query_one("#loss-label", Static).update(f"loss {num(loss)}")
-        self.query_one("#lr-label", Static).update(f"lr {num(lrs[0] if lrs else None)}")
-        self.query_one("#loss-spark", Sparkline).data = data.header_series("loss")
-        self.query_one("#lr-spark", Sparkline).data = data.header_series("lr")
+        for which, current in (("loss", loss), ("lr", lrs[0] if lrs else None)):
+            values = data.header_series(which)
+            self.query_one(f"#{which}-label", Static).update(_trend_label(which, current, values))
+            # Sparklines cannot draw NaN or Inf (Textual's raises): they get the finite points,
+            # and the label marks what they leave out.
+            self.query_one(f"#{which}-spark", Sparkline).data = ticks.finite(values)
         counts = Text()
         for severity, n in data.alert_counts().items():
             counts.append(f" {n} {severity}", style=SEVERITY_STYLES[severity] if n else "dim")
         self.query_one("#alert-counts", Static).update(counts)
+
+
+def _trend_label(name: str, current: object, values: list[float]) -> Text:
+    """``loss 0.52``; a non-finite current value in red, and a marker when the trend has any."""
+    text = Text(f"{name} ")
+    text.append(num(current), style=ticks.MARKER_STYLE if not ticks.is_finite(current) else "")
+    counts = ticks.count_kinds(values)
+    counts.pop(ticks.MISSING, None)
+    if counts and ticks.is_finite(current):
+        text.append(" " + ticks.describe_kinds(counts), style=ticks.MARKER_STYLE)
+    return text
