@@ -209,9 +209,11 @@ class ModuleWatcher:
 
     def _forward(self, module: nn.Module, args: Any, output: Any) -> None:
         entry = self._watched.get(id(module))
-        if entry is None or not self._instrument.enabled or not torch.is_grad_enabled():
+        if entry is None or not (self._logged or entry.is_loss):  # the common case: one lookup
             return
         instrument = self._instrument
+        if not instrument.enabled or not torch.is_grad_enabled():
+            return
         if entry.is_loss:
             instrument.run(self._loss_output, output)
         if self._logged:
