@@ -11,6 +11,7 @@ never raises into training.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import os
@@ -35,6 +36,7 @@ logger = logging.getLogger("gradscope")
 
 #: Warnings raised where emitting was not safe, oldest first (appends are atomic).
 _DEFERRED: collections.deque[tuple[str, type[Warning]]] = collections.deque()
+_flush_at_exit = False
 
 
 def emit_warning(message: str, category: type[Warning], *, stacklevel: int = 1) -> None:
@@ -60,7 +62,12 @@ def warn_at_user_code(message: str, category: type[Warning]) -> None:
 
 
 def defer_warning(message: str, category: type[Warning]) -> None:
-    """Queue a warning raised inside a hook or an engine callback for :func:`flush_warnings`."""
+    """Queue a warning raised inside a hook or an engine callback for :func:`flush_warnings`
+    (at the latest at interpreter exit, so none is lost when no scope flushes it)."""
+    global _flush_at_exit
+    if not _flush_at_exit:
+        _flush_at_exit = True
+        atexit.register(flush_warnings)
     _DEFERRED.append((message, category))
 
 

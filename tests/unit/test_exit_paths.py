@@ -138,3 +138,20 @@ def test_close_open_scopes_closes_what_is_left_open(tmp_store: Path) -> None:
     with gs.open_store(tmp_store) as run:
         assert run.steps == [0]
         assert "finished" in run.meta
+
+
+@pytest.mark.slow
+def test_a_warning_queued_without_any_scope_is_emitted_at_exit(tmp_path: Path) -> None:
+    code = (
+        "from gradscope.capture.guard import defer_warning\n"
+        "from gradscope.errors import GradscopeWarning\n"
+        "defer_warning('gradscope: queued inside a hook', GradscopeWarning)\n"
+        "print('done')\n"
+    )
+    done = python("-c", code, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n"
+    assert "GradscopeWarning: gradscope: queued inside a hook" in done.stderr
+    strict = python("-W", "error", "-c", code, cwd=tmp_path)
+    assert strict.returncode == 0, strict.stderr
+    assert "GradscopeWarning: gradscope: queued inside a hook" in strict.stderr  # logged
