@@ -7,6 +7,7 @@ and the element where they disagree most, which is what one needs to find the wr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -157,3 +158,39 @@ def _explain(
     return GradcheckResult(name, False, message, input_index=i, element=element,
                            output_element=(j,), analytical=a, numerical=n,
                            max_error=abs(a - n))  # fmt: skip
+
+
+#: Packages whose Functions are not the user's to check (torch's own checkpoint and compiled
+#: functions, and any installed library's).
+_LIBRARY_MARKERS = ("site-packages", "dist-packages")
+_FIXED_SEED = 0x5EED
+
+
+def is_user_function(cls: type) -> bool:
+    """Whether ``cls`` was written by the user: not defined in torch, gradscope or any
+    installed package (``torch.utils.checkpoint.CheckpointFunction``, ``torch.compile``'s
+    ``CompiledFunction`` and a library's Functions are that library's to test)."""
+    module_name = getattr(cls, "__module__", "") or ""
+    top = module_name.split(".", 1)[0]
+    if top in ("torch", "gradscope", "functorch", "triton"):
+        return False
+    module = sys.modules.get(module_name)
+    path = str(getattr(module, "__file__", "") or "")
+    return not any(marker in path for marker in _LIBRARY_MARKERS)
+
+
+def check_in_isolation(cls: type, inputs: tuple[Any, ...]) -> GradcheckResult:
+    """:func:`check_function` as the automatic check runs it during training: on a forked RNG
+    (the training's random stream is left exactly where it was), and with every forward call
+    drawing the same random numbers, so a Function that samples (a custom dropout) is judged
+    on one consistent draw instead of on the noise between draws."""
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        apply = cls.apply  # type: ignore[attr-defined]
+
+        def seeded(*xs: Any) -> Any:
+            torch.manual_seed(_FIXED_SEED)
+            return apply(*xs)
+
+        seeded.__qualname__ = _name(cls)
+        return check_function(seeded, *inputs)

@@ -58,7 +58,7 @@ from gradscope.capture.run_info import default_store_path, run_info
 from gradscope.capture.step_checks import StepChecks
 from gradscope.doctor.live import LiveDoctor
 from gradscope.errors import GradscopeError, GradscopeWarning, InstrumentError
-from gradscope.gradcheck import check_function
+from gradscope.gradcheck import check_in_isolation, is_user_function
 from gradscope.options import WatchOptions
 from gradscope.records import Alert, ParamStats, StepBatch, StepRecord
 from gradscope.store.ranks import rank_path, timestamped_default
@@ -601,7 +601,9 @@ class Scope:
     def _run_gradchecks(self) -> None:
         calls, self._probes.function_calls = self._probes.function_calls, []
         for call in calls:
-            result = check_function(call.cls, *call.inputs)
+            if not is_user_function(call.cls):
+                continue
+            result = check_in_isolation(call.cls, call.inputs)
             self._checks.event(self._step, "custom_function", call.cls.__qualname__,
                                result.as_dict())  # fmt: skip
 
