@@ -67,13 +67,14 @@ def describe_kinds(counts: dict[str, int], *, missing: bool = True) -> str:
 
 
 def nice_step(span: float, count: int = 5) -> float:
-    """A tick spacing of 1, 2 or 5 times a power of ten giving about ``count`` ticks."""
+    """A tick spacing of 1, 2 or 5 times a power of ten giving about ``count`` ticks (the
+    nearest of those to an even split)."""
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / max(1, count - 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    for factor in (1.0, 2.0, 5.0, 10.0):
-        if factor * power >= raw:
+    for factor, below in ((1.0, 1.5), (2.0, 3.0), (5.0, 7.0)):
+        if raw / power < below:
             return factor * power
     return 10.0 * power
 
@@ -138,8 +139,8 @@ def eng(value: float, *, digits: int = 3) -> str:
 def step_label(value: float) -> str:
     """A step number on an axis: ``150``, ``2500``, ``20k``, ``1.5M``."""
     n = round(value)
-    for unit, size in (("M", 1_000_000), ("k", 1_000)):
-        if abs(n) >= 10 * size:
+    for unit, size, least in (("M", 1_000_000, 1_000_000), ("k", 1_000, 10_000)):
+        if abs(n) >= least:
             return f"{n / size:g}{unit}"
     return str(n)
 

@@ -139,9 +139,10 @@ def main() -> None:
         f"{4 * args.layers} parameters"
     )
     try:
-        result = asyncio.run(
-            measure(path, layers=args.layers, steps=args.steps, refreshes=args.refreshes)
-        )
+        with builder.live_writer(path):  # followed as a live run, as while training writes it
+            result = asyncio.run(
+                measure(path, layers=args.layers, steps=args.steps, refreshes=args.refreshes)
+            )
     finally:
         _truncate(path, args.steps)
     print(f"open to a usable overview: {result['open_s']:.2f} s ({result['rows']} rows)")

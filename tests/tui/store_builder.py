@@ -10,6 +10,7 @@ steps x 200 parameters).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -20,6 +21,7 @@ from typing import Any
 
 from gradscope.records import MODULE_METRICS, PARAM_METRICS
 from gradscope.store import codec, schema
+from gradscope.store.lock import WriterLock
 
 HPARAMS = {"betas": [0.9, 0.999], "eps": 1e-08, "amsgrad": False}
 STATE_KEYS = ("exp_avg.norm", "exp_avg_sq.norm", "eff_step.median", "eff_step.max", "step.value")
@@ -394,6 +396,19 @@ def _bell(i: int, step: int) -> bytes:
     width = 4 + (i % 5) + 1000 / (100 + step)
     counts = [int(1000 * math.exp(-(((b - 15.5) / width) ** 2))) for b in range(32)]
     return struct.pack("<32I", *counts)
+
+
+@contextlib.contextmanager
+def live_writer(path: Path) -> Iterator[Path]:
+    """Hold the store's writer lock, as a training process does while it writes: readers then
+    follow the store as a live run (an unfinished store without its writer reads as a copy
+    that lost its write-ahead log)."""
+    lock = WriterLock(path)
+    lock.acquire()
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 def append_steps(path: Path, first: int, n: int, *, layers: int, steps: int) -> None:

@@ -111,6 +111,11 @@ def test_binned_series_merges_partial_buckets() -> None:
 def test_poll_reads_only_new_steps(tmp_path: Path, fixed_store: Path) -> None:
     path = tmp_path / "grow.gsdb"
     builder.write_store(path, layers=2, steps=100, finished=False)
+    with builder.live_writer(path):
+        _follow_new_steps(path)
+
+
+def _follow_new_steps(path: Path) -> None:
     data = open_data(path)
     assert data.last_step == 99 and not data.finished
     assert data.poll() is None

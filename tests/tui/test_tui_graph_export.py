@@ -93,7 +93,14 @@ async def test_a_store_without_a_graph_says_how_to_get_one(tmp_path: Path) -> No
 
 @sync
 async def test_a_snapshot_that_appears_later_is_shown(tmp_path: Path, graph_capture: Any) -> None:
-    store = builder.write_store(tmp_path / "run.gsdb", layers=2, steps=20, extras=True)
+    store = builder.write_store(
+        tmp_path / "run.gsdb", layers=2, steps=20, extras=True, finished=False
+    )
+    with builder.live_writer(store):  # the training is still writing when the snapshot lands
+        await _snapshot_arrives(store, graph_capture)
+
+
+async def _snapshot_arrives(store: Path, graph_capture: Any) -> None:
     app = make_app(store, interval=3600)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")

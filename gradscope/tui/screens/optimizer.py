@@ -15,7 +15,8 @@ from gradscope.tui.format import hparam
 from gradscope.tui.sampling import BinnedSeries
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.key_scroll import KeyScroll
-from gradscope.tui.widgets.plots import SeriesPlot
+from gradscope.tui.widgets.plots import GROUP_MARKERS, Series, SeriesPlot
+from gradscope.tui.widgets.plots import series as plot_series
 
 #: Flags every torch optimizer carries that say how it runs, not how it learns.
 IMPLEMENTATION_FLAGS = frozenset(
@@ -95,7 +96,7 @@ class OptimizerScreen(DashboardScreen):
         last = self.data.last_step
         if last is None:
             return
-        series = []
+        series: list[Series] = []
         for opt in self.data.optimizers:
             held = [
                 self._schedules.setdefault(
@@ -111,7 +112,9 @@ class OptimizerScreen(DashboardScreen):
             for group, binned in zip(opt.groups, held, strict=True):
                 binned.merge(rows.get(group.index, []))
                 steps, values = binned.column(0)
-                series.append((f"{opt.type} group {group.index}", steps, values))
+                marker = GROUP_MARKERS[len(series) % len(GROUP_MARKERS)]
+                label = f"{opt.type} group {group.index}"
+                series.append(plot_series(label, steps, values, marker=marker, mark_missing=True))
         self.query_one("#lr-plot", SeriesPlot).show(series)
 
     def action_toggle_log(self) -> None:

@@ -21,11 +21,9 @@ from gradscope.tui import ticks
 from gradscope.tui.data import Update, is_clipped
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.param_table import ParamTable
-from gradscope.tui.widgets.plots import SeriesPlot, series
+from gradscope.tui.widgets.plots import GROUP_MARKERS, SeriesPlot, series
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 
-#: Markers that tell the learning-rate groups apart without colour.
-GROUP_MARKERS = ("braille", "•", "+", "x", "o")
 #: How many alerts the band lists, newest first.
 LATEST_ALERTS = 5
 

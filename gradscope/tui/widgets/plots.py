@@ -20,6 +20,8 @@ from gradscope.records import Histogram
 from gradscope.tui import ticks
 from gradscope.tui.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
 
+#: Markers that tell groups (of learning rates) apart without colour, in order.
+GROUP_MARKERS = ("braille", "•", "+", "x", "o")
 #: How a series' marker shows in the title's legend.
 LEGEND_GLYPHS = {"braille": "─", "hd": "─", "fhd": "─", "dot": "·"}
 #: Where each kind of non-value goes: the top edge or the bottom edge.
