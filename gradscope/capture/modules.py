@@ -139,7 +139,7 @@ class ModuleWatcher:
         self.order: list[str] = []
         self._forward_norms: list[tuple[str, torch.Tensor]] = []
         self._backward_norms: list[tuple[str, torch.Tensor]] = []
-        self._dropout_outputs: dict[int, str] = {}
+        self._dropout_outputs: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         self._nonfinite_seen: set[str] = set()
         #: Outputs checked this step, by id, with their version (an in-place op since then could
         #: have brought NaN in): a finite-preserving module fed one needs no check of its own.
@@ -227,8 +227,9 @@ class ModuleWatcher:
             return
         entry = self._batchnorms.get(id(module))
         if entry is not None and args and isinstance(args[0], torch.Tensor):
-            source = self._dropout_outputs.get(id(args[0]))
-            if source is not None:
+            ref, source = self._dropout_outputs.get(id(args[0]), (None, None))
+            # ids of freed tensors are reused: only the very tensor the dropout returned counts
+            if source is not None and ref is not None and ref() is args[0]:
                 self._emit("dropout_before_batchnorm", entry.path, {"dropout": source})
 
     def _dropout_called(self, output: Any, input: Any = None, p: float = 0.5,
@@ -236,7 +237,9 @@ class ModuleWatcher:
         """A functional dropout's output (an ``nn.Dropout``'s forward hook renames it)."""
         training = kwargs.get("training", training)
         if self._probing and training and isinstance(output, torch.Tensor):
-            self._dropout_outputs.setdefault(id(output), "F.dropout")
+            known = self._dropout_outputs.get(id(output))
+            if known is None or known[0]() is not output:
+                self._dropout_outputs[id(output)] = (weakref.ref(output), "F.dropout")
 
     def _loss_output(self, output: Any) -> None:
         if isinstance(output, torch.Tensor) and output.numel() == 1 and self._on_loss:
@@ -250,7 +253,7 @@ class ModuleWatcher:
         if t is None:
             return
         if is_dropout and self._probing:
-            self._dropout_outputs[id(t)] = path
+            self._dropout_outputs[id(t)] = (weakref.ref(t), path)
         if not self._activations:
             if self._was_checked(t):  # a container handing on its last child's output
                 return

@@ -35,10 +35,6 @@ TRACE = (
     "torch.jit.trace(model) of the watched model raises TracingCheckError: Graphs differed "
     "across invocations (gradscope's module hooks run inside the trace); the script dies"
 )
-RNG = (
-    "the automatic gradcheck re-runs MaskedDropout.forward, whose torch.rand_like draws from "
-    "the global RNG: the losses differ from step 5 on"
-)
 SAM = (
     "0 steps recorded for 20 (optimizers ['SAM', 'SGD'] found): an Optimizer subclass that "
     "wraps a base optimizer and calls base_optimizer.step() from second_step() makes no step"
@@ -55,25 +51,9 @@ KNOWN_DEFECTS: dict[tuple[str, str], str] = {
         "after an uncaught KeyboardInterrupt gradscope run exits with status 130, while python "
         "dies by SIGINT (returncode -2), which is what a calling shell or subprocess checks"
     ),
-    ("output", "random_function"): RNG,
-    ("final", "random_function"): RNG,
-    ("loss_values", "random_function"): RNG,
-    ("doctor", "random_function"): (
-        "error custom-function-gradcheck at MaskedDropout: finite differences of a forward that "
-        "draws a new random mask each call are not its derivative (a correct custom dropout)"
-    ),
-    ("doctor", "amp_gradscaler"): (
-        "error nonfinite-grad at `4` (step 0) for the inf gradients of a step GradScaler "
-        "skipped by design"
-    ),
     ("loss_values", "amp_gradscaler"): (
         "the loss series holds the scaled loss (365208.19 = 0.69658 x scale 524288), not the "
         "loss the script computed"
-    ),
-    ("doctor", "reentrant_checkpoint_bn"): (
-        "error custom-function-gradcheck at CheckpointFunction (torch's own reentrant "
-        "checkpoint): the gradcheck raised RuntimeError('mat1 and mat2 must have the same "
-        "dtype, but got Double and Float')"
     ),
     ("warnings", "compiled_model"): (
         "torch warns 'Using torch.compile(module) when there are global hooks on modules' and "
