@@ -19,12 +19,12 @@ from gradscope.errors import DiagnosisWarning, GradscopeError, GradscopeWarning,
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from gradscope.attach import watch
     from gradscope.gradcheck import check_function
     from gradscope.graph import Graph, capture_graph
     from gradscope.records import Alert
     from gradscope.scope import Scope
     from gradscope.store.reader import Run, open_store
-    from gradscope.watch import watch
 
 #: public name -> the module that defines it
 _LAZY = {
@@ -35,7 +35,7 @@ _LAZY = {
     "Scope": "gradscope.scope",
     "Run": "gradscope.store.reader",
     "open_store": "gradscope.store.reader",
-    "watch": "gradscope.watch",
+    "watch": "gradscope.attach",
 }
 
 

@@ -20,11 +20,11 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
+from gradscope.attach import watch
 from gradscope.capture.guard import Instrument, flush_warnings, has_deferred_warnings
 from gradscope.errors import InstrumentError
 from gradscope.options import WatchOptions, patterns
 from gradscope.scope import Scope
-from gradscope.watch import watch
 
 #: Arguments of ``gs.watch`` a callback fills in itself.
 _SUPPLIED = ("model", "optimizer", "store")
