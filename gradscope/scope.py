@@ -147,6 +147,7 @@ class Scope:
         #: each optimizer's param groups (``add_param_group`` changes it).
         self._closure_loss: torch.Tensor | None = None
         self._in_closure = False
+        self._roots_before_closure = 0
         self._signatures: list[tuple[int, ...]] = []
         rank, world_size = world()
         shared = world_size > 1
@@ -512,6 +513,8 @@ class Scope:
                     if index == 0:
                         self._in_closure = self._closure_step[index]
                         self._closure_loss = None
+                        # backward passes before step() (accumulated micro-batches) count too
+                        self._roots_before_closure = len(self._tracker.roots)
                     self._sync_groups(index)
                 elif index == 0:
                     self._in_closure = False
@@ -757,6 +760,10 @@ class Scope:
         loss = logged
         closure_loss, self._closure_loss = self._closure_loss, None
         if loss is None and closure_loss is not None:
+            earlier = self._tracker.roots[: self._roots_before_closure]
+            if earlier:
+                parts = [r.reshape(()).to(closure_loss.dtype) for r in earlier]
+                closure_loss = torch.stack([*parts, closure_loss.reshape(())]).sum()
             loss = closure_loss
         if loss is None and self._tracker.roots:
             roots = self._tracker.roots
