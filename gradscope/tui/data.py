@@ -195,7 +195,8 @@ class StoreData:
             self.lrs.append((row["step"], tuple(row["lrs"])))
         rows = self.run.step_rows(since=last)
         self.last_row = rows[-1] if rows else None
-        self._read_activations()
+        if new:  # with the grid, not every poll: one seek per parameterless module
+            self._read_activations()
 
     def _read_activations(self) -> None:
         """Activation statistics of parameterless modules (one seek each), for the tree."""
@@ -243,20 +244,17 @@ class StoreData:
                 values.append(current)
         return values
 
+    # The overview's band draws the grid points only, without the latest step: its curves then
+    # change only when the grid gains a point, and a refresh in between redraws no plot.
+
     def loss_series(self) -> tuple[list[int], list[float | None]]:
-        """Loss at the grid steps and the latest step (NaN and missing values kept)."""
-        pts = list(self.loss)
-        row = self.last_row
-        if row is not None and (not pts or pts[-1][0] != row["step"]):
-            pts.append((row["step"], row["loss"]))
-        return [s for s, _ in pts], [v for _, v in pts]
+        """Loss at the grid steps (NaN and missing values kept)."""
+        return [s for s, _ in self.loss], [v for _, v in self.loss]
 
     def lr_series(self) -> list[tuple[int, list[int], list[float | None]]]:
-        """``(index, steps, values)`` of every learning rate the steps record (one per group)."""
-        pts = list(self.lrs)
-        row = self.last_row
-        if row is not None and (not pts or pts[-1][0] != row["step"]):
-            pts.append((row["step"], tuple(row["lrs"])))
+        """``(index, steps, values)`` of every learning rate the steps record (one per group),
+        at the grid steps."""
+        pts = self.lrs
         width = max((len(lrs) for _, lrs in pts), default=0)
         return [
             (
@@ -268,25 +266,13 @@ class StoreData:
         ]
 
     def global_norms(self) -> tuple[list[int], list[float | None], list[float | None]]:
-        """Steps, global gradient norm and global pre-clip norm (all parameters as one vector).
-
-        At the grid steps, plus the latest step when every parameter's last row is at it.
-        """
-        squares = dict(self.global_sq)
-        if self.last_step is not None and self.last_step not in squares and self.latest:
-            rows = list(self.latest.values())
-            if all(r.get("step") == self.last_step for r in rows):
-                post: float | None = None
-                pre: float | None = None
-                for r in rows:
-                    post = _add_square(post, r.get("grad_norm"))
-                    pre = _add_square(pre, r.get("grad_norm_preclip"))
-                squares[self.last_step] = (post, pre)
-        steps = sorted(squares)
+        """Steps, global gradient norm and global pre-clip norm (all parameters as one vector),
+        at the grid steps."""
+        steps = sorted(self.global_sq)
         return (
             steps,
-            [_sqrt(squares[s][0]) for s in steps],
-            [_sqrt(squares[s][1]) for s in steps],
+            [_sqrt(self.global_sq[s][0]) for s in steps],
+            [_sqrt(self.global_sq[s][1]) for s in steps],
         )
 
     def alert_counts(self) -> dict[str, int]:
