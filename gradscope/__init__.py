@@ -11,10 +11,10 @@ The public names are imported on first use, so that commands which only read a s
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gradscope.errors import DiagnosisWarning, GradscopeError, GradscopeWarning, StoreError
+from gradscope.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -39,13 +39,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gradscope' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Per-parameter metrics, in the order the store's columns hold them (SPEC §3).
+#: Per-parameter metrics, in the order the store's columns hold them.
 PARAM_METRICS: tuple[str, ...] = (
     "grad_norm",
     "grad_mean",

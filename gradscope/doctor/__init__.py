@@ -1,4 +1,4 @@
-"""The doctor: diagnoses of the classic training bugs (SPEC §6).
+"""The doctor: diagnoses of the classic training bugs.
 
     from gradscope.doctor import diagnose, Thresholds
     alerts = diagnose(gs.open_store("runs/x.gsdb"))

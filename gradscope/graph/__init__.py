@@ -10,10 +10,10 @@ graph can be drawn without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gradscope.graph.model import Edge, GradHeat, Graph, GraphBreak, ModuleCall, Node
+from gradscope.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from gradscope.graph.attribution import ModuleRecord, record_modules
@@ -28,14 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gradscope.graph' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "CutEvent",

@@ -1,4 +1,4 @@
-"""Correct training raises no warning and no error (SPEC §6: a correct script gets none)."""
+"""Correct training raises no warning and no error (a correct script gets none)."""
 
 from __future__ import annotations
 

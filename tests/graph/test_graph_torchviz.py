@@ -1,4 +1,4 @@
-"""Our node and edge sets equal torchviz's ``make_dot`` for the same output (SPEC §5).
+"""Our node and edge sets equal torchviz's ``make_dot`` for the same output.
 
 Each case builds a real autograd graph, captures it with gradscope (no collapsing) and compares
 it structurally with make_dot's, node for node and edge for edge (see graph_helpers).

@@ -1,4 +1,4 @@
-"""``close()`` and leaving the ``with`` block remove everything gradscope attached (SPEC §8)."""
+"""``close()`` and leaving the ``with`` block remove everything gradscope attached."""
 
 from __future__ import annotations
 

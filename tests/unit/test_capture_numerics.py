@@ -1,4 +1,4 @@
-"""Attaching gradscope never changes the numbers (SPEC §8): bit-identical runs with and without.
+"""Attaching gradscope never changes the numbers: bit-identical runs with and without.
 
 Every instrument runs on every step (``every=1``, ``hist_every=1``, ``act_every=1``), and the MLP
 has dropout, so a single random number drawn by gradscope would shift the run.

@@ -86,7 +86,7 @@ def dense(t: Tensor) -> Tensor:
 
 
 def expected_state(opt: Optimizer, p: Tensor) -> dict[str, float]:
-    """SPEC §3: norm/mean/abs-max of state tensors, scalars (``step``) as they are."""
+    """Norm/mean/abs-max of state tensors, scalars (``step``) as they are."""
     out: dict[str, float] = {}
     for key, v in opt.state.get(p, {}).items():
         if isinstance(v, Tensor) and v.numel() == 1:

@@ -1,4 +1,4 @@
-"""A failing instrument warns once, switches itself off and never stops training (SPEC §8)."""
+"""A failing instrument warns once, switches itself off and never stops training."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The rules, one module per diagnosis code, in the order the runner applies them.
 
-Each module has ``CODE`` (the stable identifier of SPEC §6, documented in
+Each module has ``CODE`` (the stable identifier of a diagnosis, documented in
 docs/doctor/<code>.md) and ``check(ctx) -> Iterable[Alert]``. Adding a diagnosis is one module
 here, one entry in :data:`RULES`, one page in docs/doctor/ and one test. ``loss-stalled`` comes
 last because it only speaks when no other rule found a reason.
