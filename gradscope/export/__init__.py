@@ -41,9 +41,14 @@ def export(
     *,
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
-    """Export ``runs`` (a Run, a store path or a list of them) as ``fmt`` into folder ``path``."""
+    """Export ``runs`` (a Run, a store path or a list of them) as ``fmt`` into folder ``path``.
+
+    Files already there are never overwritten unless ``force`` asks to replace an earlier
+    export's; see :func:`to_csv` and :func:`to_tensorboard` for what each format writes.
+    """
     writers = {"tensorboard": to_tensorboard, "csv": to_csv, "parquet": to_parquet}
     if fmt not in writers:
         raise GradscopeError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return writers[fmt](runs, path, metrics=metrics, progress=progress)
+    return writers[fmt](runs, path, metrics=metrics, progress=progress, force=force)

@@ -76,6 +76,11 @@ def progress_bar(*, enabled: bool) -> Iterator[Progress | None]:
     type=click.IntRange(min=0),
     help="Export only this rank of a distributed run (default: every rank).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier export's files in the output folder (never other files).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def export_command(
     stores: tuple[str, ...],
@@ -83,12 +88,15 @@ def export_command(
     output: str | None,
     metrics: tuple[str, ...],
     rank: int | None,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Export a recorded run to TensorBoard event files, CSV or Parquet.
 
     A distributed run's logical path (runs/x.gsdb) exports every rank; so do several STOREs.
     Ranks are told apart by a rank column (CSV, Parquet) or a rank<N> folder (TensorBoard).
+    TensorBoard files go to a run folder named after the store inside the output folder.
+    Existing files are never overwritten: an earlier export is refused unless --force.
     """
     from gradscope.export import default_output, export
     from gradscope.store.reader import check_store, open_store
@@ -103,5 +111,5 @@ def export_command(
         if rank is not None:
             runs = [stack.enter_context(open_store(stores[0], rank=rank))]
         progress = stack.enter_context(progress_bar(enabled=not quiet and sys.stderr.isatty()))
-        path = export(runs, fmt, out, metrics=metrics or None, progress=progress)
+        path = export(runs, fmt, out, metrics=metrics or None, progress=progress, force=force)
     click.echo(f"{fmt} export written to {path}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from gradscope.errors import GradscopeError
+from gradscope.export.output import StagedFiles, check_folder, refuse_existing
 from gradscope.export.tables import Layout, Progress, opened_runs, plan, walk
 
 TABLES = ("params", "steps", "modules")
@@ -116,30 +117,35 @@ def _export_tables(
     fmt: str,
     metrics: Sequence[str] | None,
     progress: Progress | None,
+    force: bool,
 ) -> Path:
     with opened_runs(runs) as opened:
         layout = plan(opened, metrics)
         out = Path(path)
-        if out.exists() and not out.is_dir():
-            raise GradscopeError(f"{str(out)!r} is a file: the {fmt} export writes a folder")
+        check_folder(out, fmt)
+        columns = _columns(layout)
+        finals = [out / f"{name}.{fmt}" for name in columns]
+        refuse_existing(out, finals, force=force)
         if fmt == "parquet":
             _pyarrow()  # fail before creating anything
         out.mkdir(parents=True, exist_ok=True)
         meta = {"stores": [str(r.path) for r in opened], "meta": [r.meta for r in opened]}
         sinks: dict[str, _Sink] = {}
-        try:
-            for name, columns in _columns(layout).items():
-                file = out / f"{name}.{fmt}"
-                sinks[name] = (
-                    CsvSink(file, columns) if fmt == "csv" else ParquetSink(file, columns, meta)
-                )
-            for _, _, chunk in walk(opened, layout, progress=progress):
-                sinks["params"].write(chunk.params)
-                sinks["steps"].write(chunk.steps)
-                sinks["modules"].write(chunk.modules)
-        finally:
-            for sink in sinks.values():
-                sink.close()
+        with StagedFiles(out, finals, force=force) as staged:
+            try:
+                for (name, cols), final in zip(columns.items(), finals, strict=True):
+                    file = staged.stage(final)
+                    sinks[name] = (
+                        CsvSink(file, cols) if fmt == "csv" else ParquetSink(file, cols, meta)
+                    )
+                for _, _, chunk in walk(opened, layout, progress=progress):
+                    sinks["params"].write(chunk.params)
+                    sinks["steps"].write(chunk.steps)
+                    sinks["modules"].write(chunk.modules)
+            finally:
+                for sink in sinks.values():
+                    sink.close()
+            staged.commit()
         return out
 
 
@@ -149,13 +155,17 @@ def to_csv(
     *,
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
     """Write ``params.csv``, ``steps.csv`` and ``modules.csv`` into the folder ``path``.
 
     ``runs`` is a :class:`Run`, a store path, or a list of them (one store per rank: their rows
     follow one another, told apart by the ``rank`` column). Returns the folder.
+
+    Files already named so in the folder are refused, or with ``force`` replaced (only those
+    three); the files are put in place when the export has succeeded, never half-written.
     """
-    return _export_tables(runs, path, "csv", metrics, progress)
+    return _export_tables(runs, path, "csv", metrics, progress, force)
 
 
 def to_parquet(
@@ -164,9 +174,10 @@ def to_parquet(
     *,
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
     """Like :func:`to_csv`, as ``params.parquet``, ``steps.parquet`` and ``modules.parquet``.
 
     The runs' ``meta`` tables travel in each file's schema metadata under ``gradscope`` (JSON).
     """
-    return _export_tables(runs, path, "parquet", metrics, progress)
+    return _export_tables(runs, path, "parquet", metrics, progress, force)

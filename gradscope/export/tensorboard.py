@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from gradscope.errors import GradscopeError
+from gradscope.export.output import EVENT_SUFFIX, check_folder, earlier_events, new_events
 from gradscope.export.tables import Chunk, Layout, Progress, opened_runs, plan, ranks, walk
+from gradscope.store.ranks import split_rank
+from gradscope.store.reader import Run
 
-EVENT_FILE_GLOB = "events.out.tfevents.*"
 ROOT_MODULE = "(root)"
 
 
@@ -128,10 +130,11 @@ def _events(chunk: Chunk, layout: Layout, tags: _Tags, protos: tuple[Any, ...]) 
     return [out[s] for s in sorted(out)]
 
 
-def _clear(logdir: Path) -> None:
-    """Remove an earlier export's event files: TensorBoard would merge them with the new one."""
-    for old in logdir.glob(EVENT_FILE_GLOB):
-        old.unlink()
+def run_name(runs: Sequence[Run]) -> str:
+    """The run folder of an export: the store's name without ``.gsdb`` (and without ``.rank<N>``
+    when several ranks are exported together), as TensorBoard will list the run."""
+    path = Path(runs[0].path)
+    return (split_rank(path)[0] if len(runs) > 1 or runs[0].all_ranks else path).stem
 
 
 def to_tensorboard(
@@ -140,38 +143,46 @@ def to_tensorboard(
     *,
     metrics: Sequence[str] | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
-    """Write TensorBoard event files into the log folder ``path`` and return it.
+    """Write TensorBoard event files into a run folder of the log folder ``path``; return it.
 
-    ``runs`` is a :class:`Run`, a store path, or a list of them; several stores (one per rank)
-    go to ``path/rank<N>/``, which TensorBoard shows as one run each. Event files an earlier
-    export left in those folders are replaced.
+    The run folder is named after the store (``path/exp1/`` for ``exp1.gsdb``), so ``path`` can
+    be a log folder that already holds other runs, the user's own included: TensorBoard shows
+    the export as a run of its own. ``runs`` is a :class:`Run`, a store path, or a list of them;
+    several stores (one per rank) go to ``path/<run>/rank<N>/``, one TensorBoard run each.
+    A run folder that already holds event files is refused; with ``force``, the event files
+    an earlier gradscope export wrote there are replaced once the new ones are written, and
+    event files gradscope did not write are never deleted (the export is refused instead).
     """
     protos = _tensorboard()
     writer_class = protos[2]
     out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise GradscopeError(f"{str(out)!r} is a file: the tensorboard export writes a folder")
+    check_folder(out, "tensorboard")
     with opened_runs(runs) as opened:
         layout = plan(opened, metrics)
         tags = _Tags(layout)
-        names = [f"rank{r}" for r in ranks(opened)] if len(opened) > 1 else [""]
+        root = out / run_name(opened)
+        logdirs = [root / f"rank{r}" for r in ranks(opened)] if len(opened) > 1 else [root]
+        earlier = earlier_events(logdirs, force=force)
         writer, current, wall = None, -1, 0.0
-        try:
-            for index, _, chunk in walk(opened, layout, histograms=True, progress=progress):
-                if index != current:  # the next store: its own folder and writer
-                    if writer is not None:
-                        writer.close()
-                    logdir = out / names[index]
-                    logdir.mkdir(parents=True, exist_ok=True)
-                    _clear(logdir)
-                    writer, current, wall = writer_class(str(logdir)), index, 0.0
-                for record in _events(chunk, layout, tags, protos):
-                    if record.wall_time == 0:  # statistics without a step row: keep time moving
-                        record.wall_time = wall
-                    wall = record.wall_time
-                    writer.add_event(record)
-        finally:
-            if writer is not None:
-                writer.close()
-    return out
+        with new_events(logdirs):
+            try:
+                for index, _, chunk in walk(opened, layout, histograms=True, progress=progress):
+                    if index != current:  # the next store: its own folder and writer
+                        if writer is not None:
+                            writer.close()
+                        logdirs[index].mkdir(parents=True, exist_ok=True)
+                        writer = writer_class(str(logdirs[index]), filename_suffix=EVENT_SUFFIX)
+                        current, wall = index, 0.0
+                    for record in _events(chunk, layout, tags, protos):
+                        if record.wall_time == 0:  # statistics without a step row: keep time
+                            record.wall_time = wall
+                        wall = record.wall_time
+                        writer.add_event(record)
+            finally:
+                if writer is not None:
+                    writer.close()
+        for old in earlier:
+            old.unlink(missing_ok=True)
+    return root

@@ -49,7 +49,7 @@ def test_default_output_is_under_runs(
     monkeypatch.chdir(tmp_path)
     result = invoke(str(store), "-f", "tensorboard", "--quiet")
     assert result.exit_code == 0, result.output
-    files = list((tmp_path / "runs" / "mlp-tb").glob("events.out.tfevents.*"))
+    files = list((tmp_path / "runs" / "mlp-tb" / "mlp").glob("events.out.tfevents.*"))
     assert len(files) == 1 and files[0].stat().st_size > 0
 
 
@@ -150,7 +150,7 @@ def test_logical_path_exports_every_rank(
     assert [r["rank"] for r in rows] == ["0"] * (STEPS * 4) + ["1"] * (STEPS * 4)
     result = invoke(logical.name, "-f", "tensorboard", "-o", "tb")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["rank0", "rank1"]
+    assert sorted(p.name for p in (tmp_path / "tb" / "job").iterdir()) == ["rank0", "rank1"]
 
 
 def test_rank_option_exports_one_rank(store: Path, tmp_path: Path) -> None:

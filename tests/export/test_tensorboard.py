@@ -117,18 +117,20 @@ def test_nan_values_are_written_as_nan(nan_store: Path, tmp_path: Path) -> None:
 def test_several_stores_write_one_folder_per_rank(store: Path, tmp_path: Path) -> None:
     run = gs.open_store(store)
     out = to_tensorboard([store, store], tmp_path / "tb")
+    assert out == tmp_path / "tb" / "mlp"
     assert sorted(p.name for p in out.iterdir()) == ["rank0", "rank1"]
     for rank in ("rank0", "rank1"):
         events = read(out / rank).Scalars("grad_norm/fc1.weight")
         assert [e.value for e in events] == f32(run.series("grad_norm", "fc1.weight")[1])
 
 
-def test_export_again_replaces_the_event_file(store: Path, tmp_path: Path) -> None:
+def test_export_with_force_replaces_the_event_file(store: Path, tmp_path: Path) -> None:
     to_tensorboard(store, tmp_path / "tb")
-    to_tensorboard(store, tmp_path / "tb", metrics=["grad_norm"])
-    files = list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    run_folder = to_tensorboard(store, tmp_path / "tb", metrics=["grad_norm"], force=True)
+    assert run_folder == tmp_path / "tb" / "mlp"
+    files = list(run_folder.glob("events.out.tfevents.*"))
     assert len(files) == 1
-    acc = read(tmp_path / "tb")
+    acc = read(run_folder)
     assert len(acc.Scalars("grad_norm/fc1.weight")) == STEPS
     assert "grad_mean/fc1.weight" not in acc.Tags()["scalars"]
     assert acc.Tags()["histograms"] == []
