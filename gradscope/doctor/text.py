@@ -7,6 +7,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from gradscope.records import Alert
+from gradscope.render.text_safety import visible
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 MARKS = {"error": "✗", "warning": "!", "info": "i"}
@@ -18,8 +19,10 @@ def findings_renderable(
     """One block per alert: severity, code, where and step, then the message indented.
 
     ``unchecked``: checks that could not run (see :mod:`gradscope.doctor.coverage`); a run
-    without alerts is then not called problem-free.
+    without alerts is then not called problem-free. Every string is shown as plain text with
+    control characters spelled out (names come from the user's model).
     """
+    store = visible(store)
     counts = {s: sum(a.severity == s for a in alerts) for s in STYLES}
     if not alerts and unchecked:
         return Group(
@@ -27,7 +30,7 @@ def findings_renderable(
                 ("no problems found by the checks that ran", "bold"),
                 f" in {steps} steps of {store}; not checked:",
             ),
-            *(Text(f"  - {note}") for note in unchecked),
+            *(Text(f"  - {visible(note, multiline=True)}") for note in unchecked),
         )
     if not alerts:
         return Text.assemble(("✓ no problems found", "bold green"), f" in {steps} steps of {store}")
@@ -39,12 +42,15 @@ def findings_renderable(
         style = STYLES.get(alert.severity, "")
         head = Text.assemble(
             "\n",
-            (f"{MARKS.get(alert.severity, '?')} {alert.severity:<7} ", style),
-            (alert.code, "bold"),
+            (f"{MARKS.get(alert.severity, '?')} {visible(alert.severity):<7} ", style),
+            (visible(alert.code), "bold"),
             "  at ",
-            (alert.where or "-", "bold"),
+            (visible(alert.where or "-"), "bold"),
             f"  (step {alert.step})" if alert.step is not None else "",
         )
-        body = Group(Text(alert.message), Text(f"docs/doctor/{alert.code}.md", style="dim"))
+        body = Group(
+            Text(visible(alert.message, multiline=True)),
+            Text(f"docs/doctor/{visible(alert.code)}.md", style="dim"),
+        )
         parts += [head, Padding(body, (0, 0, 0, 4), expand=False)]
     return Group(*parts)

@@ -11,13 +11,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from gradscope.render.text_safety import visible
+
 #: A list shows this many items, then how many more there are.
 LIST_ITEMS = 6
 
 
 def detail_lines(details: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(label, text)`` for each entry: labels with spaces, values in plain words."""
-    return [(str(key).replace("_", " "), detail_text(value)) for key, value in details.items()]
+    """``(label, text)`` for each entry: labels with spaces, values in plain words.
+
+    Both are shown as they are, one line each, so control characters in them (a module name
+    may hold any) are spelled out.
+    """
+    return [
+        (visible(str(key).replace("_", " ")), visible(detail_text(value)))
+        for key, value in details.items()
+    ]
 
 
 def detail_text(value: Any, *, items: int = LIST_ITEMS) -> str:

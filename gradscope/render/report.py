@@ -13,6 +13,7 @@ from rich.text import Text
 
 from gradscope.render.details import detail_lines
 from gradscope.render.summary import run_summary
+from gradscope.render.text_safety import visible
 from gradscope.store.reader import Run
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -47,19 +48,26 @@ def fmt(value: float | None, spec: str = ".3g") -> str:
 
 
 def _header(s: dict[str, Any]) -> RenderableType:
-    opts = ", ".join(o["type"] for o in s["optimizers"]) or "none watched"
-    lines = [
-        f"[bold]{s['model'] or 'tensors (no nn.Module)'}[/]  {fmt(s['n_params'], ',')} parameters "
-        f"({fmt(s['n_trainable'], ',')} trainable) on {', '.join(s['devices'] or [])}",
-        f"optimizer: {opts}   steps: {s['steps']}   torch {s['torch_version']}",
-        f"store: {s['store']}" + ("" if s["finished"] else "  [yellow](still being written)[/]"),
-    ]
+    """Model, size, optimizers, store: plain ``Text`` (names from the store are never markup)."""
+    opts = ", ".join(visible(o["type"]) for o in s["optimizers"]) or "none watched"
+    devices = ", ".join(visible(d) for d in s["devices"] or [])
+    text = Text.assemble(
+        (visible(s["model"] or "tensors (no nn.Module)"), "bold"),
+        f"  {fmt(s['n_params'], ',')} parameters ({fmt(s['n_trainable'], ',')} trainable)"
+        f" on {devices}",
+        f"\noptimizer: {opts}   steps: {s['steps']}   torch {visible(s['torch_version'])}",
+        f"\nstore: {visible(s['store'])}",
+    )
+    if not s["finished"]:
+        text.append("  (still being written)", style="yellow")
     if "ranks" in s:
         ranks = ", ".join(str(r["rank"]) for r in s["ranks"])
-        lines.append(f"ranks {ranks} of {s['world_size']}; parameters below are rank {s['rank']}'s")
+        text.append(
+            f"\nranks {ranks} of {s['world_size']}; parameters below are rank {s['rank']}'s"
+        )
     elif s.get("world_size", 1) > 1:
-        lines.append(f"rank {s['rank']} of {s['world_size']}")
-    return Panel("\n".join(lines), title="gradscope report", expand=False)
+        text.append(f"\nrank {s['rank']} of {s['world_size']}")
+    return Panel(text, title="gradscope report", expand=False)
 
 
 def _loss(s: dict[str, Any]) -> RenderableType:
@@ -143,7 +151,8 @@ def _params(s: dict[str, Any]) -> RenderableType:
 
 
 def _param_name(p: dict[str, Any]) -> str:
-    return p["name"] + (f" (= {', '.join(p['aliases'])})" if p["aliases"] else "")
+    aliases = ", ".join(visible(a) for a in p["aliases"])
+    return visible(p["name"]) + (f" (= {aliases})" if aliases else "")
 
 
 def _optimizers(s: dict[str, Any]) -> RenderableType:
@@ -165,7 +174,8 @@ def _optimizers(s: dict[str, Any]) -> RenderableType:
     for opt in s["optimizers"]:
         for g in opt["groups"]:
             hp = ", ".join(f"{k}={v}" for k, v in g.items() if k not in hidden and v is not None)
-            table.add_row(opt["type"], str(g["group"]), str(g["n_params"]), fmt(g.get("lr")), hp)
+            cells = (opt["type"], g["group"], g["n_params"], fmt(g.get("lr")), hp)
+            table.add_row(*(Text(visible(c)) for c in cells))
     return table
 
 
@@ -181,12 +191,15 @@ def _alerts(s: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = [Text("alerts", style="bold")]
     for a in s["alerts"]:
         head = Text.assemble(
-            (a["severity"], styles.get(a["severity"], "")), "  ", (a["code"], "bold"), "  at "
+            (visible(a["severity"]), styles.get(a["severity"], "")),
+            "  ",
+            (visible(a["code"]), "bold"),
+            "  at ",
         )
-        head.append(a["where"])
+        head.append(visible(a["where"]))
         if a["step"] is not None:
             head.append(f"  (step {a['step']})", style="dim")
-        body = Text(a["message"])
+        body = Text(visible(a["message"], multiline=True))
         for label, value in detail_lines(a.get("details") or {}):
             body.append(f"\n{label}: ", style="dim")
             body.append(value)
@@ -211,7 +224,7 @@ def _ranks(s: dict[str, Any]) -> list[RenderableType]:
             fmt(r["loss"]["first"]),
             fmt(r["loss"]["last"]),
             fmt(r["grad_norm_total"]),
-            Text(r["store"], overflow="fold"),
+            Text(visible(r["store"]), overflow="fold"),
         )
     norms = Table(title="grad norm by rank (latest step)", title_justify="left")
     norms.add_column("parameter", overflow="fold")
@@ -222,12 +235,13 @@ def _ranks(s: dict[str, Any]) -> list[RenderableType]:
     for name in names:
         values = [r["grad_norm"].get(name) for r in ranks]
         if wide:
-            norms.add_row(name, *(fmt(v) for v in values))
+            norms.add_row(Text(visible(name)), *(fmt(v) for v in values))
             continue
         known = [(v, r["rank"]) for v, r in zip(values, ranks, strict=True) if v is not None]
         top = max((v for v, _ in known), default=None)
         at_top = ", ".join(str(rank) for v, rank in known if v == top)
-        norms.add_row(name, fmt(min((v for v, _ in known), default=None)), fmt(top), at_top)
+        low = fmt(min((v for v, _ in known), default=None))
+        norms.add_row(Text(visible(name)), low, fmt(top), at_top)
     return [table, norms]
 
 
