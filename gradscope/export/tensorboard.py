@@ -18,6 +18,7 @@ from typing import Any
 from gradscope.errors import GradscopeError
 from gradscope.export.output import EVENT_SUFFIX, check_folder, earlier_events, new_events
 from gradscope.export.tables import Chunk, Layout, Progress, opened_runs, plan, ranks, walk
+from gradscope.render.text_safety import visible
 from gradscope.store.ranks import split_rank
 from gradscope.store.reader import Run
 
@@ -39,7 +40,7 @@ def _tensorboard() -> tuple[Any, Any, Any]:
 
 def histogram_tag(kind: str, scale: str, param: str) -> str:
     """``grad_hist/<param>``; on the log scale ``grad_hist_log10/<param>`` (bins over log10|x|)."""
-    return f"{kind}_hist{'_log10' if scale == 'log' else ''}/{param}"
+    return f"{kind}_hist{'_log10' if scale == 'log' else ''}/{visible(param)}"
 
 
 def bucket_limits(lo: float, hi: float, bins: int) -> list[float]:
@@ -76,14 +77,18 @@ def histogram_proto(proto: Any, lo: float, hi: float, counts: Sequence[int]) -> 
 
 
 class _Tags:
-    """Tag names (``grad_norm/fc1.weight``), built once per parameter or module, not per value."""
+    """Tag names (``grad_norm/fc1.weight``), built once per parameter or module, not per value.
+
+    TensorBoard shows tags as they are: a control character in a name (a module named with an
+    ESC) is spelled out, as every view does; the CSV and Parquet tables keep names exactly.
+    """
 
     def __init__(self, layout: Layout) -> None:
         self.steps = (
             "duration",
             "loss",
             *(f"lr/group{i}" for i in range(layout.n_lrs)),
-            *layout.scalar_columns,
+            *map(visible, layout.scalar_columns),
         )
         self._param = (*layout.param_metrics, *(f"state.{n}" for n in layout.state_names))
         self._module = layout.module_metrics
@@ -92,7 +97,7 @@ class _Tags:
     def of(self, name: str, *, module: bool = False) -> tuple[str, ...]:
         tags = self._cache.get((module, name))
         if tags is None:
-            label = (name or ROOT_MODULE) if module else name
+            label = visible((name or ROOT_MODULE) if module else name)
             metrics = self._module if module else self._param
             tags = self._cache[module, name] = tuple(f"{m}/{label}" for m in metrics)
         return tags

@@ -12,9 +12,13 @@ their code spelled it. Pure Python: the report, the doctor, the dashboard and th
 
 from __future__ import annotations
 
+import itertools
 import re
+from typing import TypeVar
 
-__all__ = ["escape_markup", "has_control", "visible"]
+T = TypeVar("T")
+
+__all__ = ["escape_markup", "has_control", "visible", "visible_text"]
 
 #: C0 controls, DEL, C1 controls; bidirectional overrides and isolates (they reorder what
 #: follows on the line); the Unicode line and paragraph separators (they break lines).
@@ -47,6 +51,28 @@ def visible(text: object, *, multiline: bool = False) -> str:
 def has_control(text: str) -> bool:
     """Whether :func:`visible` would change ``text``."""
     return _UNSAFE.search(text) is not None
+
+
+def visible_text(text: T) -> T:
+    """A rich ``Text`` with :func:`visible` applied to its characters, its styles kept.
+
+    For text a view assembles from many pieces (a detail pane): one call where it is shown
+    instead of one per piece. Newlines and tabs stay. Duck-typed, so rich is not imported.
+    """
+    plain: str = text.plain  # type: ignore[attr-defined]
+    if _MULTILINE.search(plain) is None:
+        return text
+    spans = text.spans  # type: ignore[attr-defined]
+    cuts = sorted({0, len(plain), *(s.start for s in spans), *(s.end for s in spans)})
+    out = text.blank_copy()  # type: ignore[attr-defined]
+    for start, end in itertools.pairwise(cuts):
+        piece = visible(plain[start:end], multiline=True)
+        at = len(out.plain)
+        out.append(piece)
+        for span in spans:
+            if span.start <= start and end <= span.end:
+                out.stylize(span.style, at, at + len(piece))
+    return out  # type: ignore[no-any-return]
 
 
 def escape_markup(text: object, *, multiline: bool = False) -> str:

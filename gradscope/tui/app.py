@@ -15,6 +15,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from gradscope.render.text_safety import visible
 from gradscope.store.reader import Run
 from gradscope.tui.data import StoreData, Update, open_data
 from gradscope.tui.messages import AlertSelected, ParamSelected, StoreUpdated
@@ -117,7 +118,8 @@ class DashboardApp(App[None]):
     def on_alert_selected(self, message: AlertSelected) -> None:
         target = self.data.locate(message.alert.where)
         if target is None:
-            self.notify(f"{message.alert.where!r} is not a module or parameter of this run")
+            where = visible(repr(message.alert.where))
+            self.notify(f"{where} is not a module or parameter of this run", markup=False)
         elif target[0] == "param":
             self.post_message(ParamSelected(target[1], message.alert.step))
         else:

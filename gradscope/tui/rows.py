@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradscope.records import ModuleInfo, ParamInfo
+from gradscope.render.text_safety import visible
 
 #: Sort keys the tree cycles through (``None``: the model's own order).
 SORT_KEYS: tuple[str | None, ...] = (None, "grad_norm", "update_ratio", "weight_norm", "name")
@@ -141,10 +142,10 @@ class TreeModel:
             key = f"{kind}:{name}"
             short = name[len(path) + 1 :] if path else name
             if kind == "p":
-                out.append(TreeRow(key, "param", name, short, depth))
+                out.append(TreeRow(key, "param", name, visible(short), depth))
                 continue
             folded = name in self.folded and shown is None
-            label = f"{short} {self.types[name]}"
+            label = visible(f"{short} {self.types[name]}")
             empty = not (self.own.get(name) or self.children.get(name))
             if empty and self.active is not None and name not in self.active:
                 continue

@@ -12,6 +12,7 @@ from gradscope.render.details import detail_lines
 from gradscope.tui.data import Update
 from gradscope.tui.messages import AlertSelected
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 
 NO_ALERTS = (
@@ -30,7 +31,7 @@ class AlertsScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="alert-table", cursor_type="row")
         with VerticalScroll(id="alert-detail"):
-            yield Static(NO_ALERTS, id="alert-message")
+            yield PlainStatic(NO_ALERTS, id="alert-message")
 
     def on_mount(self) -> None:
         table = self.query_one("#alert-table", DataTable)
@@ -52,8 +53,8 @@ class AlertsScreen(DashboardScreen):
         for i, alert in enumerate(alerts):
             table.add_row(
                 Text(alert.severity, style=SEVERITY_STYLES.get(alert.severity, "")),
-                alert.code,
-                alert.where,
+                cell(alert.code),
+                cell(alert.where),
                 Text("—" if alert.step is None else str(alert.step), justify="right"),
                 key=str(i),
             )

@@ -19,12 +19,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static, Tree
 
 from gradscope.errors import GradscopeError
+from gradscope.render.text_safety import visible
 from gradscope.tui.data import Update
 from gradscope.tui.graph_detail import describe
 from gradscope.tui.graph_export import Exported, export_graph, export_path
 from gradscope.tui.graph_outline import focus, outline, step_depth
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.graph_tree import GraphTree
+from gradscope.tui.widgets.plain import PlainStatic
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph
@@ -64,11 +66,11 @@ class GraphScreen(DashboardScreen):
         self._depths: dict[int | None, Graph] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="graph-title")
+        yield PlainStatic(id="graph-title")
         with Horizontal(id="graph-body"):
             yield GraphTree(id="graph-tree")
             with VerticalScroll(id="graph-side"):
-                yield Static(id="graph-detail")
+                yield PlainStatic(id="graph-detail")
         yield Input(placeholder="search nodes and modules (Enter: go to the tree, Esc: clear)",
                     id="search")  # fmt: skip
 
@@ -110,7 +112,7 @@ class GraphScreen(DashboardScreen):
         if self.focused_call is not None:
             inner = focus(shown, self.focused_call)
             if inner is None:
-                title = shown.calls[self.focused_call].title
+                title = visible(shown.calls[self.focused_call].title)
                 self.notify(f"{title} is drawn inside a larger node at this depth: showing all",
                             markup=False)  # fmt: skip
                 self.focused_call = None
@@ -227,7 +229,9 @@ class GraphScreen(DashboardScreen):
     def _exported(self, result: Exported) -> None:
         self.exported = result
         timeout = 4.0 if result.severity == "information" else 12.0
-        self.notify(result.message, severity=result.severity, timeout=timeout, markup=False)
+        self.notify(
+            visible(result.message), severity=result.severity, timeout=timeout, markup=False
+        )
         if self.app.is_web and result.path is not None:  # gradscope serve: hand it to the browser
             svg = result.path.suffix == ".svg"
             self.app.deliver_binary(

@@ -15,6 +15,7 @@ from gradscope.tui.format import hparam
 from gradscope.tui.sampling import BinnedSeries
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.key_scroll import KeyScroll
+from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.plots import GROUP_MARKERS, Series, SeriesPlot
 from gradscope.tui.widgets.plots import series as plot_series
 
@@ -41,7 +42,7 @@ class OptimizerScreen(DashboardScreen):
                 table.can_focus = False
                 yield table
                 with VerticalScroll(id="group-members"):
-                    yield Static(id="group-params")
+                    yield PlainStatic(id="group-params")
             yield SeriesPlot("learning rate", log=False, id="lr-plot")
 
     def redraw(self, update: Update) -> None:
@@ -74,7 +75,7 @@ class OptimizerScreen(DashboardScreen):
         keys = [k for k in keys if k not in ("group",)]
         table.add_column("hyperparameter")
         for name, _ in columns:
-            table.add_column(name)
+            table.add_column(cell(name))
         table.add_row(
             "parameters",
             *[
@@ -84,7 +85,8 @@ class OptimizerScreen(DashboardScreen):
             ],
         )
         for key in keys:
-            table.add_row(key, *[Text(hparam(v.get(key)), justify="right") for _, v in columns])
+            values = [Text(hparam(v.get(key)), justify="right") for _, v in columns]
+            table.add_row(cell(key), *values)
         members = Text()
         for opt in self.data.optimizers:
             for group in opt.groups:

@@ -21,6 +21,7 @@ from gradscope.tui import ticks
 from gradscope.tui.data import Update, is_clipped
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.param_table import ParamTable
+from gradscope.tui.widgets.plain import PlainStatic
 from gradscope.tui.widgets.plots import GROUP_MARKERS, SeriesPlot, series
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 
@@ -45,7 +46,7 @@ class OverviewScreen(DashboardScreen):
             yield SeriesPlot("loss", log=False, id="loss-plot", classes="band-plot")
             yield SeriesPlot("grad norm", id="norm-plot", classes="band-plot")
             yield SeriesPlot("learning rate", log=False, id="band-lr-plot", classes="band-plot")
-            yield Static(id="latest-alerts")
+            yield PlainStatic(id="latest-alerts")
         yield ParamTable(id="param-table")
         yield Input(placeholder="search names (Enter: go to the tree, Esc: clear)", id="search")
 

@@ -20,6 +20,7 @@ from gradscope.tui.data import ParamHistory, Update, is_clipped
 from gradscope.tui.format import hparam, num
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.widgets.key_scroll import KeyScroll
+from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, series
 
 PLOTS = (
@@ -48,7 +49,7 @@ class ParamScreen(DashboardScreen):
         self._history: ParamHistory | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="param-title")
+        yield PlainStatic(id="param-title")
         with KeyScroll(id="param-body"):
             with Vertical(id="param-series"):
                 for metric, title in PLOTS:
@@ -118,7 +119,7 @@ class ParamScreen(DashboardScreen):
         state.clear()
         entries = run.state_at(param, step)
         for name, value in entries.items():
-            state.add_row(name.removeprefix("state."), _number(value))
+            state.add_row(cell(name.removeprefix("state.")), _number(value))
         if not entries:
             state.add_row("(no optimizer state)", "")
         group = self.query_one("#param-group", DataTable)
@@ -130,10 +131,10 @@ class ParamScreen(DashboardScreen):
         opt, index = owner
         current = [g for g in run.groups_at(opt, step) if g["group"] == index]
         kind = next((o.type for o in self.data.optimizers if o.index == opt), "optimizer")
-        group.add_row("optimizer", f"{kind} · group {index}")
+        group.add_row("optimizer", cell(f"{kind} · group {index}"))
         for key, value in (current[0] if current else {}).items():
             if key not in ("group", "step"):
-                group.add_row(key, _number(value, hparam))
+                group.add_row(cell(key), _number(value, hparam))
 
     def _title(self, row: dict | None) -> Text:
         assert self.param is not None

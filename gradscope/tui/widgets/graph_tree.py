@@ -15,6 +15,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from gradscope.tui.graph_outline import BREAKS_KEY, Entry
+from gradscope.tui.widgets.plain import plain
 
 #: Rows of calls this many levels deep or less start unfolded.
 OPEN_LEVELS = 2
@@ -65,10 +66,10 @@ class GraphTree(Tree[str]):
 
     def _add(self, parent: TreeNode[str], entry: Entry, level: int, unfold: bool) -> None:
         if not entry.children:
-            self._rows[entry.key] = parent.add_leaf(entry.label, entry.key)
+            self._rows[entry.key] = parent.add_leaf(plain(entry.label), entry.key)
             return
         expand = unfold or self._open.get(entry.key, level < OPEN_LEVELS or entry.key == BREAKS_KEY)
-        node = parent.add(entry.label, entry.key, expand=expand)
+        node = parent.add(plain(entry.label), entry.key, expand=expand)
         self._rows[entry.key] = node
         for child in entry.children:
             self._add(node, child, level + 1, unfold)

@@ -17,6 +17,7 @@ from rich.console import RenderResult
 from textual_plotext import PlotextPlot
 
 from gradscope.records import Histogram
+from gradscope.render.text_safety import visible
 from gradscope.tui import ticks
 from gradscope.tui.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
 
@@ -63,6 +64,8 @@ class FittedPlot(PlotextPlot):
     """A plot whose title and x-axis label are cut to its width when it is drawn.
 
     plotext leaves out a title or label wider than the plot; cutting it keeps the legend.
+    Both may name a parameter or an optimizer class, so control characters are spelled out
+    (plotext's output is read back as ANSI: a raw ESC would restyle the plot).
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -72,8 +75,8 @@ class FittedPlot(PlotextPlot):
 
     def render(self) -> RenderResult:
         width = max(8, self.size.width - 7)  # plotext wants it inside the frame and y labels
-        self.plt.title(_fit(self.title_text, width))
-        self.plt.xlabel(_fit(self.label_text, width))
+        self.plt.title(_fit(visible(self.title_text), width))
+        self.plt.xlabel(_fit(visible(self.label_text), width))
         return super().render()
 
 

@@ -11,6 +11,7 @@ from textual.widgets import Sparkline, Static
 from gradscope.tui import ticks
 from gradscope.tui.data import StoreData
 from gradscope.tui.format import count, num
+from gradscope.tui.widgets.plain import PlainStatic
 
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -19,7 +20,7 @@ class RunHeader(Widget):
     """Model, size, optimizer, LR and step; loss and LR sparklines; alert counts."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="run-title")
+        yield PlainStatic(id="run-title")
         with Horizontal(id="run-trends"):
             yield Static(id="loss-label", classes="trend-label")
             yield Sparkline([], id="loss-spark", summary_function=max)
