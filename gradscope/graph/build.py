@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from gradscope.graph.attribution import NO_SEQUENCE
-from gradscope.graph.model import Edge, ModuleCall, Node
+from gradscope.graph.model import Edge, ModuleCall, Node, number_calls
 from gradscope.graph.raw import TypeInfo, Walked, dtype_name, node_ids, to_node
 
 
@@ -68,6 +68,7 @@ def build_records(
     edges = _edges(walked, ids)
     if attribution is not None and attribution.calls:
         place_params(nodes, edges, attribution.calls)
+        number_calls(nodes, attribution.calls)
     return nodes, edges
 
 

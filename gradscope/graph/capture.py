@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 import torch
@@ -90,7 +91,7 @@ def _capture(
         roots, names=known, tensor_names=tensor_names, saved=saved, attrs=attrs,
         sequence=record is not None,
     )  # fmt: skip
-    calls = list(record.calls) if record is not None else []
+    calls = [replace(c) for c in record.calls] if record is not None else []  # renumbered
     notes = list(walked.notes)
     breaks = []
     if module is not None:

@@ -11,9 +11,11 @@ so a tied weight stays visible with edges into each user.
 
 from __future__ import annotations
 
+from gradscope.graph.layout import AUTO_MAX_RANKS, extent, ranks
 from gradscope.graph.model import FUNCTION_KINDS, Edge, Graph, ModuleCall, Node
 
-#: ``depth="auto"`` collapses graphs larger than this, as deep as still fits.
+#: ``depth="auto"`` collapses graphs larger than this (or taller than ``AUTO_MAX_RANKS``
+#: ranks), as deep as still fits.
 AUTO_MAX_NODES = 250
 
 
@@ -120,15 +122,29 @@ def _module_node(call: ModuleCall, member_ids: list[str], by_id: dict[str, Node]
     )  # fmt: skip
 
 
-def auto_depth(graph: Graph, max_nodes: int = AUTO_MAX_NODES) -> int | None:
-    """The deepest collapse that draws at most ``max_nodes`` nodes; None when the graph is small
-    enough already or has no module calls to collapse."""
-    if not graph.calls or graph.size[0] <= max_nodes:
+def auto_depth(
+    graph: Graph, max_nodes: int = AUTO_MAX_NODES, max_ranks: int = AUTO_MAX_RANKS
+) -> int | None:
+    """The deepest collapse that draws at most ``max_nodes`` nodes on at most ``max_ranks``
+    ranks (a 12-layer transformer is small enough in nodes at depth 3 but a strip a hundred
+    ranks tall); None when the graph is small and short enough already or has no module calls
+    to collapse; the shallowest depth when none fits."""
+    if not graph.calls:
+        return None
+    n_nodes = graph.size[0]
+    if n_nodes <= max_nodes and (n_nodes <= max_ranks or _height(graph, {}) <= max_ranks):
         return None
     depths = sorted({c.depth for c in graph.calls}, reverse=True)
     for k in depths:
         group = _groups(graph, k)
         drawn = len(graph.nodes) - len(group) + len(set(group.values()))
-        if drawn <= max_nodes:
+        if drawn <= max_nodes and _height(graph, group) <= max_ranks:
             return k
     return depths[-1]
+
+
+def _height(graph: Graph, group: dict[str, int]) -> int:
+    """Ranks the graph takes when the nodes in ``group`` are drawn as their calls' nodes."""
+    ids = {n.id: f"m{group[n.id]}" if n.id in group else n.id for n in graph.nodes}
+    edges = ((ids[e.src], ids[e.dst]) for e in graph.edges)
+    return extent(ranks(set(ids.values()), edges))[0]

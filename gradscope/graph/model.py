@@ -106,6 +106,26 @@ class ModuleCall:
         return f"{name} #{self.nth + 1}" if self.nth else name
 
 
+def number_calls(nodes: list[Node], calls: list[ModuleCall]) -> None:
+    """Number the calls of each module path (``head``, ``head #2``) among the calls that made
+    part of this graph, in call order, then the others after them.
+
+    A recording can hold forward passes whose results the graph does not contain (an
+    evaluation under ``no_grad``, a first forward that was thrown away): counting those would
+    label the one call that made this graph ``head #2``. Changes the given calls in place.
+    """
+    used: set[int] = set()
+    for n in nodes:
+        c = n.call
+        while c is not None and 0 <= c < len(calls) and c not in used:
+            used.add(c)
+            c = calls[c].parent
+    seen: dict[str, int] = {}
+    for c in [c for c in calls if c.index in used] + [c for c in calls if c.index not in used]:
+        c.nth = seen.get(c.path, 0)
+        seen[c.path] = c.nth + 1
+
+
 #: Why a parameter got no gradient (GraphBreak.reason).
 BreakReason = Literal[
     "never-ran", "detach", "data", "no-grad", "numpy", "item", "output-unused", "frozen", "unknown"
@@ -161,7 +181,7 @@ class Graph:
     ) -> None:
         self._nodes = nodes
         self._edges = edges
-        self.calls: list[ModuleCall] = [] if calls is None else calls
+        self._calls: list[ModuleCall] = [] if calls is None else calls
         self.breaks: list[GraphBreak] = [] if breaks is None else breaks
         self.notes: list[str] = [] if notes is None else notes
         self.heat = heat
@@ -194,6 +214,13 @@ class Graph:
     @property
     def edges(self) -> list[Edge]:
         return self._edges if self._build is None else self._built()[1]
+
+    @property
+    def calls(self) -> list[ModuleCall]:
+        """The module calls of the recorded forward (numbered once the records are built)."""
+        if self._build is not None:
+            self._built()
+        return self._calls
 
     @property
     def size(self) -> tuple[int, int]:
@@ -241,17 +268,19 @@ class Graph:
 
         return collapse(self.full or self, depth)
 
-    def to_dot(self) -> str:
-        """DOT text (Graphviz's language), deterministic; needs no system program."""
+    def to_dot(self, *, rankdir: str = "auto") -> str:
+        """DOT text (Graphviz's language), deterministic; needs no system program.
+        ``rankdir`` is ``TB``, ``LR``, ``BT``, ``RL`` or ``auto`` (the one closer to a page's
+        shape)."""
         from gradscope.render.dot import graph_to_dot
 
-        return graph_to_dot(self)
+        return graph_to_dot(self, rankdir=rankdir)
 
-    def render(self, path: str | Path, *, format: str | None = None) -> Path:
+    def render(self, path: str | Path, *, format: str | None = None, rankdir: str = "auto") -> Path:
         """Write an image; the format (svg, png, pdf, or dot for text) comes from the suffix."""
         from gradscope.render.image import render_graph
 
-        return render_graph(self, path, format=format)
+        return render_graph(self, path, format=format, rankdir=rankdir)
 
     def tree(self) -> Tree:
         """A rich tree from the outputs back to the leaves, for the console."""

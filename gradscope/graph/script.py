@@ -5,12 +5,22 @@ The script runs as ``python SCRIPT ARGS`` would (as ``__main__``, its folder fir
 parameters is the model. At the first ``backward()`` the graph is captured from the tensor being
 differentiated (hooks for the heat map included), that backward runs, and the script is stopped:
 one step is all a graph needs. Every hook and patch is undone afterwards.
+
+Drawing a graph must leave the user's files alone: a scope the script opens itself
+(``gs.watch(model, store="runs/exp.gsdb")``) records into a temporary folder that is deleted
+afterwards, with its doctor off (its findings are the graph's break report), so the run the
+user recorded before is never replaced. An exception the script raises, before or in its first
+backward, is reported with the script's own traceback (:class:`ScriptError`), never swallowed.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
+import tempfile
+import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +36,15 @@ from gradscope.graph.attribution import ModuleRecord, Recorder, param_names
 from gradscope.graph.capture import capture_graph
 from gradscope.graph.cuts import CutWatcher
 from gradscope.graph.model import Graph
+
+
+class ScriptError(GradscopeError):
+    """The script raised an exception; ``script_traceback`` is its traceback from the script's
+    own frames, as Python would print it (gradscope's frames left out)."""
+
+    def __init__(self, message: str, script_traceback: str) -> None:
+        super().__init__(message)
+        self.script_traceback = script_traceback
 
 
 class _StepDone(BaseException):
@@ -47,6 +66,7 @@ class ScriptCapture:
         self._handles: list[Any] = []
         self._watcher: CutWatcher | None = None
         self._backward = torch.autograd.backward
+        self.backward_error: BaseException | None = None
 
     def _pre(self, module: nn.Module, args: Any) -> None:
         top = self.model is None and self.recorder.current() is None
@@ -96,8 +116,52 @@ class ScriptCapture:
         self.graph = capture_graph(
             roots, model=self.model, record=self.record, depth=self.depth, **self.options
         )
-        self._backward(tensors, *args, **kwargs)
+        try:
+            self._backward(tensors, *args, **kwargs)
+        except Exception as exc:  # stop here too: the script must not catch it and go on
+            self.backward_error = exc
+            raise _StepDone from exc
         raise _StepDone
+
+
+class ScriptScopes:
+    """Scopes the script creates itself (``gs.watch``) record into ``folder`` with the doctor
+    and graph snapshot off, whatever store they name; :meth:`stop` closes them and undoes the
+    patch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.scopes: list[Any] = []
+        self._original: Any = None
+
+    def start(self) -> None:
+        from gradscope.options import WatchOptions
+        from gradscope.scope import Scope
+
+        original = self._original = Scope.__init__
+        opened = self.scopes
+
+        def init(scope: Any, *args: Any, **kwargs: Any) -> None:
+            named = kwargs.get("store")
+            name = Path(named).name if named is not None else "watch.gsdb"
+            kwargs["store"] = self.folder / f"{len(opened)}-{name}"
+            options = kwargs.get("options") or WatchOptions()
+            kwargs["options"] = replace(options, doctor=False, graph=False)
+            original(scope, *args, **kwargs)
+            opened.append(scope)
+
+        Scope.__init__ = init  # type: ignore[method-assign]
+
+    def stop(self) -> None:
+        """Put ``Scope`` back and close what the script left open (idempotent)."""
+        from gradscope.scope import Scope
+
+        if self._original is not None:
+            Scope.__init__ = self._original  # type: ignore[method-assign]
+            self._original = None
+        scopes, self.scopes = self.scopes, []
+        for scope in scopes:
+            scope.close()
 
 
 def graph_from_script(
@@ -117,22 +181,60 @@ def graph_from_script(
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(path.resolve().parent))
-    try:
-        run.start()
-        runpy.run_path(str(path), run_name="__main__")
-    except _StepDone:
-        pass
-    except SystemExit as exc:
-        if run.graph is None:
-            raise GradscopeError(
-                f"{script} exited (code {exc.code}) before its first backward()"
-            ) from None
-    except Exception as exc:
-        if run.graph is None:
-            raise GradscopeError(f"{script} raised {exc!r} before its first backward()") from exc
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        run.stop()
+    with tempfile.TemporaryDirectory(prefix="gradscope-graph-") as folder:
+        scopes = ScriptScopes(Path(folder))
+        try:
+            scopes.start()
+            run.start()
+            runpy.run_path(str(path), run_name="__main__")
+        except _StepDone as done:
+            if run.backward_error is not None:
+                error = run.backward_error
+                raise _script_error(script, path, error, "in its first backward()", done) from None
+        except SystemExit as exc:
+            if run.graph is None:
+                raise GradscopeError(
+                    f"{script} exited (code {exc.code}) before its first backward()"
+                ) from None
+        except Exception as exc:
+            when = "before" if run.graph is None else "after"
+            raise _script_error(script, path, exc, f"{when} its first backward()") from None
+        finally:
+            sys.argv, sys.path[:] = saved_argv, saved_path
+            run.stop()
+            scopes.stop()
     if run.graph is None:
         raise GradscopeError(f"{script} never called backward(); there is no graph to capture")
     return run.graph
+
+
+def _script_error(
+    script: str | Path,
+    path: Path,
+    exc: BaseException,
+    when: str,
+    outer: BaseException | None = None,
+) -> ScriptError:
+    return ScriptError(
+        f"{script} raised {type(exc).__name__} {when}, so no graph was drawn; "
+        f"its traceback is above",
+        script_traceback(exc, path, outer),
+    )
+
+
+def script_traceback(exc: BaseException, script: Path, outer: BaseException | None = None) -> str:
+    """The traceback of ``exc`` as Python prints it, from the script's first frame on, without
+    gradscope's own frames (the patched ``backward`` the script's call went through).
+    ``outer`` is the exception that carried ``exc`` out of the script (its frames come first:
+    they hold the script's line that called ``backward()``)."""
+    target = os.path.abspath(script)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frames = traceback.extract_tb(exc.__traceback__)
+    if outer is not None:
+        frames = traceback.extract_tb(outer.__traceback__) + frames
+    first = next((i for i, f in enumerate(frames) if os.path.abspath(f.filename) == target), 0)
+    kept = [f for f in frames[first:] if not os.path.abspath(f.filename).startswith(package)]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(kept)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)

@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from gradscope.graph.model import Edge, GradHeat, Graph, GraphBreak, ModuleCall, Node
+from gradscope.graph.model import Edge, GradHeat, Graph, GraphBreak, ModuleCall, Node, number_calls
 
 _TUPLE_FIELDS = {"shape", "aliases", "attrs", "tensors", "members"}
 
@@ -31,10 +31,13 @@ def graph_from_dict(data: dict[str, Any]) -> Graph:
     """Inverse of :func:`graph_to_dict` (JSON lists become the tuples records hold)."""
     heat = data.get("heat")
     full = data.get("full")
+    nodes = [Node(**_tuples(d)) for d in data["nodes"]]
+    calls = [ModuleCall(**d) for d in data.get("calls", [])]
+    number_calls(nodes, calls)  # snapshots written before calls were numbered per graph
     return Graph(
-        nodes=[Node(**_tuples(d)) for d in data["nodes"]],
+        nodes=nodes,
         edges=[Edge(**_tuples(d)) for d in data["edges"]],
-        calls=[ModuleCall(**d) for d in data.get("calls", [])],
+        calls=calls,
         breaks=[GraphBreak(**_tuples(d)) for d in data.get("breaks", [])],
         notes=list(data.get("notes", [])),
         heat=None if heat is None else _heat_from(heat),

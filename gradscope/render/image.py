@@ -61,11 +61,13 @@ def to_svg(dot_text: str) -> str:
     return pipe(dot_text, "svg").decode("utf-8")
 
 
-def render_graph(graph: Graph, path: str | Path, *, format: str | None = None) -> Path:
+def render_graph(
+    graph: Graph, path: str | Path, *, format: str | None = None, rankdir: str = "auto"
+) -> Path:
     """Write ``graph`` to ``path`` as svg, png, pdf (via ``dot``) or DOT text."""
     path = Path(path)
     fmt = infer_format(path, format)
-    text = graph.to_dot()
+    text = graph.to_dot(rankdir=rankdir)
     if fmt == "dot":
         path.write_text(text, encoding="utf-8")
         return path

@@ -86,7 +86,7 @@ def test_dot_is_deterministic_across_captures() -> None:
 
 def test_mlp_golden_has_clusters_heat_breaks_and_legend() -> None:
     text = mlp_heat().to_dot()
-    assert 'label="fc1: Linear"' in text and "cluster_legend" in text
+    assert 'label="fc1: Linear"' in text and "\tlegend [shape=plaintext" in text
     assert 'label="spare.weight\\nnever-ran: spare"' in text
     assert "|g|=1.00e+00" in text  # d(sum)/d(sum)
 
