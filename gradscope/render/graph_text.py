@@ -1,6 +1,9 @@
 """The autograd graph as a rich tree: from each output back to the leaves, for the terminal.
 
-A graph is a DAG, a tree is not: a node reached a second time is printed once more as a one-line
+Names come from the user's code, so every line is a :class:`~rich.text.Text` built from plain
+strings (never parsed as console markup: a module named ``[/]`` prints as ``[/]``) with control
+characters shown as escapes (an ESC in a name never reaches the terminal). A graph is a DAG, a
+tree is not: a node reached a second time is printed once more as a one-line
 reference (``↑ AddmmBackward0 n7``) instead of its whole subtree again. Built iteratively, so a
 graph thousands of nodes deep is fine; ``max_nodes`` bounds the output on huge graphs.
 """
@@ -13,7 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradscope.graph.model import FUNCTION_KINDS, Edge, Graph, Node
-from gradscope.render.dot import node_label, shape_text
+from gradscope.render.dot import node_label, printable, shape_text
 
 STYLE = {
     "param": "green",
@@ -52,13 +55,13 @@ def _line(node: Node, edge: Edge | None, graph: Graph) -> Text:
     elif len(label) > 1:
         text.append(" [" + "; ".join(label[1:]) + "]", style="dim")
     if edge is not None and edge.kind == "saved":
-        text = Text(f"saved {edge.name or ''}: ", style="yellow") + text
+        text = Text(f"saved {printable(edge.name or '')}: ", style="yellow") + text
     elif edge is not None and edge.kind == "view":
         text = Text("view of ", style="dim") + text
     elif edge is not None and edge.shape is not None and node.shape is None:
         text.append(f" → {shape_text(edge.shape)}", style="cyan")
     if node.call is not None and node.kind != "module":
-        text.append(f"  · {graph.calls[node.call].title}", style="dim italic")
+        text.append(f"  · {printable(graph.calls[node.call].title)}", style="dim italic")
     norm = graph.grad_norm(node.id) if graph.heat is not None else None
     if norm is not None:
         style = "bold red" if not math.isfinite(norm) else ("dim" if norm == 0 else "cyan")
@@ -102,7 +105,8 @@ def graph_tree(graph: Graph, *, max_nodes: int = 2000, max_depth: int = 60) -> T
     if graph.breaks:
         broken = tree.add(Text("parameters the output does not reach", style="bold red"))
         for b in graph.breaks:
-            broken.add(Text(f"{b.param}: {b.reason} ({b.detail})", style="red"))
+            line = f"{printable(b.param)}: {b.reason} ({printable(b.detail)})"
+            broken.add(Text(line, style="red"))
     for note in graph.notes:
-        tree.add(Text(note, style="dim"))
+        tree.add(Text(printable(note), style="dim"))
     return tree
