@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
+from gradscope.capture.graph_snapshot import forward_started
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup, quiet_compile_warning
 from gradscope.capture.loss import ROOTS, is_loss_module
@@ -117,7 +118,8 @@ class Discovery:
             and module not in self._known_modules
             and torch.is_grad_enabled()  # evaluation only (an EMA copy, a reloaded snapshot)
         ):  # is no model: one that trains is found at its first forward with grad
-            self._instrument.run(self._maybe_watch, module)
+            with forward_started(module):  # its graph recording opens this call
+                self._instrument.run(self._maybe_watch, module)
 
     def _forward_post(self, module: nn.Module, args: Any, output: Any) -> None:
         self._depth.n = max(getattr(self._depth, "n", 1) - 1, 0)

@@ -10,7 +10,8 @@ store's ``graph`` meta key. Every hook and patch is gone after the first backwar
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import contextvars
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -18,6 +19,22 @@ from torch import nn
 
 from gradscope.capture.guard import Instrument
 from gradscope.store.schema import GRAPH_KEY
+
+#: The module whose forward pre-hook is running discovery (``gradscope run`` finds a model
+#: there): a recording started for it must open its call, whose pre-hook has already passed.
+_STARTED: contextvars.ContextVar[nn.Module | None] = contextvars.ContextVar(
+    "gradscope_forward_started", default=None
+)
+
+
+@contextlib.contextmanager
+def forward_started(module: nn.Module) -> Iterator[None]:
+    """Mark ``module``'s forward as already running while this block watches it."""
+    token = _STARTED.set(module)
+    try:
+        yield
+    finally:
+        _STARTED.reset(token)
 
 
 class GraphSnapshot:
@@ -41,8 +58,9 @@ class GraphSnapshot:
     def _start(self, model: nn.Module) -> None:
         from gradscope.graph.attribution import record_modules
 
+        started = _STARTED.get() is model
         stack = contextlib.ExitStack()
-        self._record = stack.enter_context(record_modules(model, cuts=False))
+        self._record = stack.enter_context(record_modules(model, cuts=False, started=started))
         self._recording = stack
         self._model = model
 

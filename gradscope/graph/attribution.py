@@ -212,17 +212,23 @@ def param_names(model: nn.Module) -> dict[int, str]:
 
 
 @contextmanager
-def record_modules(model: nn.Module, *, cuts: bool = True) -> Iterator[ModuleRecord]:
+def record_modules(
+    model: nn.Module, *, cuts: bool = True, started: bool = False
+) -> Iterator[ModuleRecord]:
     """Record which module creates each autograd node during the forward run in this block.
 
     ``cuts=True`` also notes detach/.data/no_grad/NumPy cuts for the graph-break report. Hooks
     are removed on exit, even on error; the yielded record is filled in when the block ends.
+    ``started=True`` says the model's own forward is already running (the recording starts
+    from inside its forward pre-hook, as ``gradscope run`` finds a model): its call is opened
+    now, so what its forward does between submodules (``F.relu``, pooling) is attributed to it.
     """
     from gradscope.capture.naming import unwrap
 
     if not isinstance(model, nn.Module):
         raise GradscopeError(f"record_modules expects an nn.Module, got {type(model).__name__}")
-    model = unwrap(model)
+    wrapper, model = model, unwrap(model)
+    started = started and model is wrapper  # a wrapper's (DDP) inner forward has not started
     record = ModuleRecord()
     recorder = Recorder(record, param_names(model))
     handles: list[Any] = []
@@ -246,6 +252,8 @@ def record_modules(model: nn.Module, *, cuts: bool = True) -> Iterator[ModuleRec
         handles.append(register_module_forward_hook(recorder.guard(exit_), always_call=True))
         if watcher is not None:
             watcher.__enter__()
+        if started:
+            recorder.enter(*paths[id(model)])
         try:
             yield record
         finally:
