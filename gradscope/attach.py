@@ -12,7 +12,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.capture.naming import caller_names
-from gradscope.options import WatchOptions, patterns
+from gradscope.options import WatchOptions, folded_option, patterns
 from gradscope.scope import Scope, WatchTypeError
 
 
@@ -22,8 +22,7 @@ def watch(
     *,
     store: str | os.PathLike[str] | None = None,
     every: int = 1,
-    hist_every: int | None = None,
-    act_every: int | None = None,
+    detail_every: int = 10,
     hist_bins: int = 32,
     hist_scale: str = "linear",
     hist_samples: int | None = 65_536,
@@ -34,6 +33,8 @@ def watch(
     doctor: bool = True,
     graph: bool = True,
     strict: bool = False,
+    hist_every: int | None = None,
+    act_every: int | None = None,
 ) -> Scope:
     """Attach gradscope to ``model`` (and ``optimizer``) and record into ``store``.
 
@@ -42,15 +43,18 @@ def watch(
     variables holding them (``tensor0`` … where none does). Use it as a context manager, or call
     ``scope.close()`` when training ends: either removes every hook. ``store`` defaults to
     ``runs/<model class>-<timestamp>.gsdb``. See :class:`gradscope.options.WatchOptions` for
-    what each option controls.
+    what each option controls. ``hist_every`` and ``act_every`` are refused with a message that
+    points to ``detail_every``, which replaced them.
     """
+    for name, value in (("hist_every", hist_every), ("act_every", act_every)):
+        if value is not None:
+            raise folded_option(name)
     tensors = None
     if not isinstance(model, nn.Module):
         tensors = _named_tensors(model, sys._getframe(1))
     options = WatchOptions(
         every=every,
-        hist_every=hist_every,
-        act_every=act_every,
+        detail_every=detail_every,
         hist_bins=hist_bins,
         hist_scale=hist_scale,
         hist_samples=hist_samples,

@@ -106,9 +106,13 @@ def demo(
     show_default=True,
     help="Log statistics every N-th step.",
 )
-@click.option("--hist-every", type=click.IntRange(min=1), help="Histograms every N-th step.")
 @click.option(
-    "--act-every", type=click.IntRange(min=1), help="Module activation statistics every N-th step."
+    "--detail-every",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Every N-th logged step also records weights, updates, optimizer state, activations "
+    "and histograms.",
 )
 @click.option("--include", multiple=True, help="Watch only names matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Skip names matching this glob (repeatable).")
@@ -121,8 +125,7 @@ def run(
     ctx: click.Context,
     store: str | None,
     every: int,
-    hist_every: int | None,
-    act_every: int | None,
+    detail_every: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     no_activations: bool,
@@ -139,8 +142,7 @@ def run(
 
     options = WatchOptions(
         every=every,
-        hist_every=hist_every,
-        act_every=act_every,
+        detail_every=detail_every,
         include=include or None,
         exclude=exclude or None,
         activations=not no_activations,

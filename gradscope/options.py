@@ -16,10 +16,12 @@ class OptionError(GradscopeError, ValueError):
 class WatchOptions:
     """How much to record and how often.
 
-    ``every``: log every N-th step (loss, lr and time are kept for every step).
-    ``hist_every``: histograms every N-th step (a multiple of ``every``; default ``10 * every``).
-    ``act_every``: module activation statistics every N-th step (a multiple of ``every``;
-    default ``10 * every``: forward outputs are often far larger than the parameters).
+    ``every``: log every N-th step (loss, lr and time are kept for every step). A logged step
+    holds the gradient statistics of every parameter, group hyperparameters and pre-clip norms.
+    ``detail_every``: every N-th logged step (and the first) is a *detail step*, which adds
+    weight statistics, updates, optimizer state, module activation statistics and histograms;
+    ``1`` records everything on every logged step. The flight recorder makes the step after a
+    non-finite value, a gradient-norm spike or a loss spike a detail step whatever the cadence.
     ``hist_samples``: at most this many evenly strided elements per tensor go into a histogram
     (``None``: exact). ``hist_scale``: ``linear`` or ``log`` (bins over log10|x|).
     ``updates``: record ‖Δw‖ (keeps a copy of the parameters during logged steps).
@@ -30,8 +32,7 @@ class WatchOptions:
     """
 
     every: int = 1
-    hist_every: int | None = None
-    act_every: int | None = None
+    detail_every: int = 10
     hist_bins: int = 32
     hist_scale: str = "linear"
     hist_samples: int | None = 65_536
@@ -44,19 +45,12 @@ class WatchOptions:
     strict: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("every", "hist_every", "act_every", "hist_bins", "hist_samples"):
+        for name in ("every", "detail_every", "hist_bins", "hist_samples"):
             value = getattr(self, name)
-            if value is None and name not in ("every", "hist_bins"):
+            if value is None and name == "hist_samples":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(f"{name} must be a positive integer, got {name}={value!r}")
-        for name in ("hist_every", "act_every"):
-            value = getattr(self, name)
-            if value is not None and value % self.every:
-                raise OptionError(
-                    f"{name} must be a multiple of every (statistics are taken on logged steps), "
-                    f"got {name}={value} with every={self.every}"
-                )
         if self.hist_scale not in ("linear", "log"):
             raise OptionError(
                 f"hist_scale must be 'linear' or 'log', got hist_scale={self.hist_scale!r}"
@@ -72,12 +66,22 @@ class WatchOptions:
                 )
 
     @property
-    def histogram_every(self) -> int:
-        return self.hist_every if self.hist_every is not None else 10 * self.every
+    def detail_period(self) -> int:
+        """Steps between two detail steps of the cadence (the flight recorder adds others)."""
+        return self.every * self.detail_every
 
-    @property
-    def activation_every(self) -> int:
-        return self.act_every if self.act_every is not None else 10 * self.every
+
+#: Options of earlier versions that ``detail_every`` replaced; refused with a pointer to it.
+FOLDED = ("hist_every", "act_every")
+
+
+def folded_option(name: str) -> OptionError:
+    """The error for an option of earlier versions that ``detail_every`` replaced."""
+    return OptionError(
+        f"{name} was folded into detail_every: histograms, activation statistics, weight "
+        f"statistics, updates and optimizer state are all taken on detail steps; pass "
+        f"detail_every=N (every N-th logged step) instead of {name}"
+    )
 
 
 def patterns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

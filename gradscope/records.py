@@ -29,6 +29,15 @@ PARAM_METRICS: tuple[str, ...] = (
 )
 
 #: Per-module metrics (forward output statistics and the norm of the output's gradient).
+#: The per-parameter metrics taken on detail steps only (the rest: on every logged step).
+DETAIL_METRICS: tuple[str, ...] = (
+    "weight_norm",
+    "weight_mean",
+    "weight_std",
+    "update_norm",
+    "update_ratio",
+)
+
 MODULE_METRICS: tuple[str, ...] = (
     "act_mean",
     "act_std",
@@ -103,6 +112,9 @@ class StepRecord:
     logged: bool
     lrs: tuple[float, ...] = ()
     scalars: dict[str, float] = field(default_factory=dict)
+    #: Why the step recorded detail (``"cadence"``, or the flight recorder's ``"nonfinite"``,
+    #: ``"grad-spike"``, ``"loss-spike"``); ``None`` when it did not.
+    detail_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

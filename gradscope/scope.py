@@ -13,6 +13,7 @@ backward pass begins (or the scope closes) and the update is measured then.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
+from gradscope.capture.flight import FlightRecorder
 from gradscope.capture.graph_snapshot import GraphSnapshot
 from gradscope.capture.guard import (
     Instruments,
@@ -172,6 +174,7 @@ class Scope:
         self._scalars: dict[str, Any] = {}
         self._module_losses: list[torch.Tensor] = []
         self._capture = ParamCapture(self._instruments, self._pending, self.options)
+        self._flight = FlightRecorder(self.options)
         self._ddp = DesyncCheck(
             self.options,
             models=lambda: self._models,
@@ -487,18 +490,19 @@ class Scope:
     # -- the step -----------------------------------------------------------------------------
 
     def _logged(self, step: int | None = None) -> bool:
-        return (self._step if step is None else step) % self.options.every == 0
+        return self._flight.logged(self._step if step is None else step)
+
+    def _detail(self, step: int | None = None) -> bool:
+        """Whether ``step`` adds weights, updates, optimizer state, activations, histograms."""
+        return self._flight.detail(self._step if step is None else step)
 
     def _begin_module_step(self) -> None:
         if self._modules is not None:
             self._modules.begin_step(
                 logged=self._logged(),
-                activations=self._step % self.options.activation_every == 0,
+                activations=self._detail(),
                 probing=self._step < PROBE_STEPS,
             )
-
-    def _histogram_step(self, step: int | None = None) -> bool:
-        return (self._step if step is None else step) % self.options.histogram_every == 0
 
     def _step_hook(self, *, pre: bool) -> Any:
         """The step pre- or post-hook of every watched optimizer (``index``: which one)."""
@@ -556,11 +560,12 @@ class Scope:
         if not self._logged(step):
             return
         wps = self._reg.at_step(index)
-        hist = self._histogram_step(step)
+        detail = self._detail(step)
         if not self._grads_after_step(index):
-            self._capture.grads(wps, histogram=hist, step=step, batch=self._batch)
-        self._capture.weights(wps, histogram=hist, step=step, batch=self._batch)
-        self._capture.snapshot(index, self._reg.owned[index], step)
+            self._capture.grads(wps, histogram=detail, step=step, batch=self._batch)
+        if detail:
+            self._capture.weights(wps, histogram=True, step=step, batch=self._batch)
+            self._capture.snapshot(index, self._reg.owned[index], step)
 
     def _step_finished(self, index: int) -> None:
         opt = self._optimizers[index]
@@ -568,13 +573,12 @@ class Scope:
         if self._logged(step):
             if self._grads_after_step(index):
                 wps = self._reg.at_step(index)
-                self._capture.grads(
-                    wps, histogram=self._histogram_step(step), step=step, batch=self._batch
-                )
-            self._capture.updates(index)
+                self._capture.grads(wps, histogram=self._detail(step), step=step, batch=self._batch)
             inst = self._instruments["optimizer"]
-            inst.run(capture_state, opt, self._reg.by_id, step, self._pending, inst,
-                     self._batch.states)  # fmt: skip
+            if self._detail(step):
+                self._capture.updates(index)
+                inst.run(capture_state, opt, self._reg.by_id, step, self._pending, inst,
+                         self._batch.states)  # fmt: skip
             inst.run(lambda: self._batch.groups.extend(group_stats(index, opt, step)))
         self._carry.stepped(self._reg.owned[index])
         self._opt_steps[index] += 1
@@ -643,10 +647,11 @@ class Scope:
         params = list(self._reg.params)
         step = self._step
         if self._logged():
-            hist = self._histogram_step()
-            self._capture.grads(params, histogram=hist, step=step, batch=self._batch)
-            self._capture.weights(params, histogram=hist, step=step, batch=self._batch)
-            self._capture.snapshot(MANUAL, params, step)
+            detail = self._detail()
+            self._capture.grads(params, histogram=detail, step=step, batch=self._batch)
+            if detail:
+                self._capture.weights(params, histogram=True, step=step, batch=self._batch)
+                self._capture.snapshot(MANUAL, params, step)
         where = "manual update"
         self._instruments["probes"].run(self._checks.carried, step, where, params, {"manual": True})
         self._versions = {wp.index: wp.param._version for wp in params}
@@ -700,6 +705,7 @@ class Scope:
             self._tracker.attach_new()
             self._instruments["probes"].run(self._probes.end_step)
             self._step += 1
+            self._flight.forget_before(self._step - 1)
             self._carry.active = self._step < PROBE_STEPS + 2 or self._logged()
             self._begin_module_step()
             if self._graph is not None:
@@ -734,6 +740,7 @@ class Scope:
             "duration": now - self._last_end,
             "n_backward": self._tracker.n_backward,
             "logged": logged,
+            "detail_reason": self._flight.reason(step) if logged else None,
             "lrs": group_lrs(self._optimizers[0]) if self._optimizers else (),
         }
         self._last_end = now
@@ -815,7 +822,31 @@ class Scope:
         ]
         known = {n for i, n in names.items() if i not in held}
         batch.histograms = [h for h in batch.histograms if h.param in known]
+        self._instruments["steps"].run(self._judge, batch)
         self._writer.put("batch", batch)
+
+    def _judge(self, batch: StepBatch) -> None:
+        """The flight recorder's cheap checks on the steps just resolved, oldest first.
+
+        A check that fires makes the next step not yet begun a logged detail step.
+        """
+        sumsq: dict[int, float] = {}
+        bad: set[int] = set()
+        for row in batch.params:
+            norm = row.values.get("grad_norm")
+            if norm is not None:
+                sumsq[row.step] = sumsq.get(row.step, 0.0) + norm * norm
+            if row.values.get("grad_nan") or row.values.get("grad_inf"):
+                bad.add(row.step)
+        for record in sorted(batch.steps, key=lambda r: r.step):
+            total = sumsq.get(record.step)
+            why = self._flight.judge(
+                loss=record.loss,
+                grad_norm=None if total is None else math.sqrt(total),
+                nonfinite=record.step in bad,
+            )
+            if why is not None:
+                self._flight.force(max(record.step, self._step) + 1, why)
 
     def _release(self) -> None:
         """Drop every reference to the model, its parameters and optimizers."""

@@ -156,9 +156,9 @@ class DesyncCheck:
             fn()
 
     def is_due(self, step: int) -> bool:
-        """Logged steps 0 and 1, then every histogram step: sparse, and equal on every rank."""
+        """Logged steps 0 and 1, then the cadence's detail steps: sparse, the same on each rank."""
         opts = self._options
-        return step % opts.every == 0 and (step <= 1 or step % opts.histogram_every == 0)
+        return step % opts.every == 0 and (step <= 1 or step % opts.detail_period == 0)
 
     def _after_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         step = self._steps

@@ -46,8 +46,10 @@ class ParamCapture:
         pairs = [(wp, wp.param.grad) for wp in wps if wp.param.grad is not None]
 
         def finish(summaries: list[Summary]) -> None:
-            for (wp, grad), s in zip(pairs, summaries, strict=True):
-                nan, posinf, neginf = (0, 0, 0) if s.finite else count_nonfinite(grad)
+            bad = [i for i, s in enumerate(summaries) if not s.finite]
+            counts = dict(zip(bad, count_nonfinite([pairs[i][1] for i in bad]), strict=True))
+            for i, ((wp, _), s) in enumerate(zip(pairs, summaries, strict=True)):
+                nan, posinf, neginf = counts.get(i, (0, 0, 0))
                 self._slot(step, wp).update(
                     grad_norm=s.norm,
                     grad_mean=s.mean,

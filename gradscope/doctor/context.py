@@ -161,6 +161,12 @@ class Context:
         return scale
 
     @cached_property
+    def last_step(self) -> int:
+        """The last step with a loss (-1 if the loss was never captured)."""
+        steps = self.raw_losses[0]
+        return steps[-1] if steps else -1
+
+    @cached_property
     def losses(self) -> Series:
         """The loss the user computed: divided by the GradScaler's scale of each step when one
         scaled it, leaving out the finite losses of steps the scaler skipped (that step row

@@ -23,7 +23,7 @@ from torch.optim import Optimizer
 from gradscope.attach import watch
 from gradscope.capture.guard import Instrument, flush_warnings, has_deferred_warnings
 from gradscope.errors import InstrumentError
-from gradscope.options import WatchOptions, patterns
+from gradscope.options import FOLDED, WatchOptions, folded_option, patterns
 from gradscope.scope import Scope
 
 #: Arguments of ``gs.watch`` a callback fills in itself.
@@ -32,7 +32,10 @@ _SUPPLIED = ("model", "optimizer", "store")
 
 def check_watch_options(options: Mapping[str, Any]) -> None:
     """Fail when the callback is built, not mid-fit, on an option ``gs.watch`` would refuse."""
-    known = [p for p in inspect.signature(watch).parameters if p not in _SUPPLIED]
+    known = [p for p in inspect.signature(watch).parameters if p not in (*_SUPPLIED, *FOLDED)]
+    for name in FOLDED:
+        if options.get(name) is not None:
+            raise folded_option(name)
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise TypeError(

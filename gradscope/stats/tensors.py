@@ -175,13 +175,22 @@ def _std(sumsq: float, mean: float, numel: int) -> float:
 
 
 @torch.no_grad()
-def count_nonfinite(t: torch.Tensor) -> tuple[int, int, int]:
-    """Exact ``(nan, posinf, neginf)`` counts of one tensor; a sync, so only on bad steps."""
-    values, _ = _dense_view(t)
-    counts = torch.stack(
-        [torch.isnan(values).sum(), torch.isposinf(values).sum(), torch.isneginf(values).sum()]
-    ).tolist()
-    return int(counts[0]), int(counts[1]), int(counts[2])
+def count_nonfinite(tensors: Sequence[torch.Tensor]) -> list[tuple[int, int, int]]:
+    """Exact ``(nan, posinf, neginf)`` counts of each tensor: a sync, so only on bad steps, and
+    one transfer per device for all of them."""
+    counts: list[tuple[int, int, int]] = [(0, 0, 0)] * len(tensors)
+    by_device: dict[torch.device, list[int]] = {}
+    for i, t in enumerate(tensors):
+        by_device.setdefault(t.device, []).append(i)
+    for indices in by_device.values():
+        rows = []
+        for i in indices:
+            values, _ = _dense_view(tensors[i])
+            kinds = (torch.isnan(values), torch.isposinf(values), torch.isneginf(values))
+            rows.append(torch.stack([k.sum() for k in kinds]))
+        for i, (nan, posinf, neginf) in zip(indices, torch.stack(rows).tolist(), strict=True):
+            counts[i] = (int(nan), int(posinf), int(neginf))
+    return counts
 
 
 def to_host(pieces: Sequence[torch.Tensor]) -> list[list[float]]:

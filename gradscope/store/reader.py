@@ -17,6 +17,7 @@ from typing import Any
 
 from gradscope.errors import StoreError
 from gradscope.records import (
+    DETAIL_METRICS,
     MODULE_METRICS,
     PARAM_METRICS,
     Alert,
@@ -93,6 +94,10 @@ def check_store(path: str | os.PathLike[str], *, rank: int | None = None) -> Non
                     run.rank_run(other).close()
 
 
+#: A ``param_stats`` row of a detail step (weights are measured there, updates too).
+_DETAIL_ROW = "(weight_norm IS NOT NULL OR update_norm IS NOT NULL)"
+
+
 class Run:
     """One recorded run. Series come back as ``(steps, values)`` lists, oldest first."""
 
@@ -111,6 +116,7 @@ class Run:
             self._conn = connect(self.path, read_only=True)
             self._conn.row_factory = decode_row
             self._graph_cache: tuple[int, dict[str, Any] | None] | None = None
+            self._columns: dict[str, set[str]] = {}
             self.meta = self._read_meta()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{str(self.path)!r} is damaged and cannot be read ({exc})") from None
@@ -399,11 +405,18 @@ class Run:
         return rows[0][0] if rows else None
 
     def step_rows(self, since: int | None = None) -> list[dict[str, Any]]:
-        """Step rows as dicts (loss, lrs, wall_time, duration, n_backward, logged, scalars)."""
+        """Step rows as dicts (loss, lrs, wall_time, duration, n_backward, logged, scalars,
+        detail_reason: why the step was a detail step, ``None`` if it was not one)."""
+        return self._step_rows("step >= ?", (since if since is not None else -1,))
+
+    def _step_rows(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """The one query behind every read of step rows."""
+        # Stores of schema 1 have no detail_reason: every logged step recorded everything.
+        reason = "detail_reason" if self._has_column("steps", "detail_reason") else "NULL"
         rows = self._query(
-            "SELECT step, wall_time, duration, loss, n_backward, logged, lrs, scalars FROM steps"
-            " WHERE step >= ? ORDER BY step",
-            (since if since is not None else -1,),
+            "SELECT step, wall_time, duration, loss, n_backward, logged, lrs, scalars,"
+            f" {reason} FROM steps WHERE {where} ORDER BY step",
+            args,
         )
         return [
             {
@@ -415,9 +428,15 @@ class Run:
                 "logged": bool(r[5]),
                 "lrs": self._json(r[6]),
                 "scalars": self._json(r[7]) if r[7] else {},
+                "detail_reason": r[8] if reason != "NULL" else ("cadence" if r[5] else None),
             }
             for r in rows
         ]
+
+    def _has_column(self, table: str, column: str) -> bool:
+        if table not in self._columns:
+            self._columns[table] = {r[1] for r in self._query(f"PRAGMA table_info({table})")}
+        return column in self._columns[table]
 
     def _param_id(self, param: str) -> int:
         if param not in self._param_ids:
@@ -630,10 +649,12 @@ class Run:
     # CROSS JOIN keeps ``params`` the outer loop: SQLite seeks into param_stats, never scans it.
 
     def latest_rows(self, metrics: tuple[str, ...] = PARAM_METRICS) -> dict[str, dict[str, Any]]:
-        """The last ``param_stats`` row of every parameter, in one query.
+        """The last ``param_stats`` row of every parameter, in one query (two with detail).
 
-        Unlike :meth:`latest` (each metric from its own last step), a metric missing from the last
-        row stays ``None``: a gradient absent at the latest step is what a dashboard must show.
+        Unlike :meth:`latest` (each metric from its own last step), a gradient metric missing
+        from the last row stays ``None``: a gradient absent at the latest step is what a
+        dashboard must show. Detail metrics (weights, updates) come from the parameter's last
+        detail step, with that step as ``detail_step``.
         """
         for m in metrics:
             if m not in PARAM_METRICS:
@@ -645,7 +666,19 @@ class Run:
             " AND s.step = (SELECT MAX(step) FROM param_stats WHERE param_id = p.id)"
             " ORDER BY p.id"
         )
-        return {r[0]: {"step": r[1], **dict(zip(metrics, r[2:], strict=True))} for r in rows}
+        out = {r[0]: {"step": r[1], **dict(zip(metrics, r[2:], strict=True))} for r in rows}
+        detail = [m for m in metrics if m in DETAIL_METRICS]
+        if detail:
+            cols = "".join(f", s.{m}" for m in detail)
+            for r in self._query(
+                f"SELECT p.name, s.step{cols} FROM params p"
+                " CROSS JOIN param_stats s ON s.param_id = p.id AND s.step = ("
+                f"SELECT step FROM param_stats WHERE param_id = p.id AND {_DETAIL_ROW}"
+                " ORDER BY step DESC LIMIT 1)"
+            ):
+                if r[0] in out:
+                    out[r[0]].update(detail_step=r[1], **dict(zip(detail, r[2:], strict=True)))
+        return out
 
     def param_rows_at(
         self, steps: list[int], metrics: tuple[str, ...] = ("grad_norm",)
@@ -677,21 +710,7 @@ class Run:
         if not steps:
             return []
         marks = ", ".join("?" for _ in steps)
-        rows = self._query(
-            "SELECT step, wall_time, duration, loss, n_backward, logged, lrs, scalars FROM steps"
-            f" WHERE step IN ({marks}) ORDER BY step",
-            tuple(steps),
-        )
-        keys = ("step", "wall_time", "duration", "loss", "n_backward", "logged")
-        return [
-            {
-                **dict(zip(keys, r[:6], strict=True)),
-                "logged": bool(r[5]),
-                "lrs": self._json(r[6]),
-                "scalars": self._json(r[7]) if r[7] else {},
-            }
-            for r in rows
-        ]
+        return self._step_rows(f"step IN ({marks})", tuple(steps))
 
     def binned_rows(
         self, param: str, metrics: tuple[str, ...], *, bucket: int, since: int = -1
@@ -727,15 +746,23 @@ class Run:
         return out
 
     def param_row_at(self, param: str, step: int | None = None) -> dict[str, Any] | None:
-        """The ``param_stats`` row of ``param`` at its last logged step at or before ``step``."""
-        rows = self._query(
-            f"SELECT step, {', '.join(PARAM_METRICS)} FROM param_stats WHERE param_id = ?"
-            " AND step <= ? ORDER BY step DESC LIMIT 1",
-            (self._param_id(param), step if step is not None else 2**62),
-        )
+        """The ``param_stats`` row of ``param`` at its last logged step at or before ``step``,
+        with the detail metrics (weights, updates) of its last detail step at or before it
+        (that step as ``detail_step``)."""
+        pid = self._param_id(param)
+        limit = step if step is not None else 2**62
+        sql = f"SELECT step, {', '.join(PARAM_METRICS)} FROM param_stats WHERE param_id = ?"
+        rows = self._query(sql + " AND step <= ? ORDER BY step DESC LIMIT 1", (pid, limit))
         if not rows:
             return None
-        return {"step": rows[0][0], **dict(zip(PARAM_METRICS, rows[0][1:], strict=True))}
+        row = {"step": rows[0][0], **dict(zip(PARAM_METRICS, rows[0][1:], strict=True))}
+        found = self._query(
+            sql + f" AND step <= ? AND {_DETAIL_ROW} ORDER BY step DESC LIMIT 1", (pid, limit)
+        )
+        if found:
+            detail = dict(zip(PARAM_METRICS, found[0][1:], strict=True))
+            row.update(detail_step=found[0][0], **{m: detail[m] for m in DETAIL_METRICS})
+        return row
 
     def group_indices(self, optimizer: int = 0) -> list[int]:
         """The group indices that have ``group_stats`` rows (one seek per group)."""

@@ -12,7 +12,7 @@ import sqlite3
 
 from gradscope.records import MODULE_METRICS, PARAM_METRICS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x47534442  # "GSDB": lets a reader tell our files from other SQLite files
 #: The meta key of the first step's graph snapshot (read apart from the rest of meta).
 GRAPH_KEY = "graph"
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS optimizers (
 );
 CREATE TABLE IF NOT EXISTS steps (
     step INTEGER PRIMARY KEY, wall_time REAL NOT NULL, duration REAL, loss REAL,
-    n_backward INTEGER NOT NULL, logged INTEGER NOT NULL, lrs TEXT NOT NULL, scalars TEXT
+    n_backward INTEGER NOT NULL, logged INTEGER NOT NULL, lrs TEXT NOT NULL, scalars TEXT,
+    detail_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS param_stats (
     param_id INTEGER NOT NULL, step INTEGER NOT NULL, {_param_cols},

@@ -388,7 +388,7 @@ class StoreWriter:
         pid = self._param_ids
         conn.executemany(
             "INSERT OR REPLACE INTO steps (step, wall_time, duration, loss, n_backward, logged,"
-            " lrs, scalars) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " lrs, scalars, detail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     s.step,
@@ -399,6 +399,7 @@ class StoreWriter:
                     int(s.logged),
                     _json(s.lrs),
                     _json(s.scalars) if s.scalars else None,
+                    s.detail_reason,
                 )
                 for s in b.steps
             ],

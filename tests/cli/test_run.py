@@ -66,7 +66,7 @@ def test_script_exception_shows_traceback_exit_1_and_store_readable(tmp_path: Pa
 
 
 def test_gan_records_both_models_and_optimizers(tmp_path: Path) -> None:
-    result = gs_run(SCRIPTS / "gan.py", store=tmp_path / "gan.gsdb")
+    result = gs_run(SCRIPTS / "gan.py", store=tmp_path / "gan.gsdb", extra=("--detail-every", "1"))
     assert result.returncode == 0, result.stderr
     with gs.open_store(tmp_path / "gan.gsdb") as store:
         assert [o.type for o in store.optimizers] == ["Adam", "Adam"]

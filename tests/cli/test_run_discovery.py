@@ -52,8 +52,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     for name in NAMES:
         store = folder / f"{name}.gsdb"
         watched = subprocess.run(
-            [sys.executable, "-m", "gradscope", "run", "--store", str(store),
-             str(SCRIPTS / f"{name}.py"), "--save", str(folder / f"{name}.run.pt")],
+            # every step a detail step: the tests compare updates and state step by step
+            [sys.executable, "-m", "gradscope", "run", "--store", str(store), "--detail-every",
+             "1", str(SCRIPTS / f"{name}.py"), "--save", str(folder / f"{name}.run.pt")],
             capture_output=True, text=True, env=env(), stdin=subprocess.DEVNULL, timeout=600,
             check=False,
         )  # fmt: skip

@@ -37,7 +37,7 @@ def record(path: Path, *, hist_scale: str = "linear", seed: int = 0) -> Path:
         lr=0.001,
     )
     x, y = torch.randn(16, 4), torch.randn(16, 2)
-    with gs.watch(model, opt, store=path, hist_every=HIST_EVERY, hist_scale=hist_scale) as scope:
+    with gs.watch(model, opt, store=path, detail_every=HIST_EVERY, hist_scale=hist_scale) as scope:
         for i in range(STEPS):
             opt.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)
@@ -66,7 +66,7 @@ def nan_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     with (
         pytest.warns(gs.DiagnosisWarning, match="nonfinite-loss"),
-        gs.watch(model, opt, store=path, hist_every=1),
+        gs.watch(model, opt, store=path, detail_every=1),
     ):
         opt.zero_grad()
         (model(torch.randn(5, 4)).sum() * float("nan")).backward()

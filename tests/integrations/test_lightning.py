@@ -87,8 +87,8 @@ def test_fit_records_a_store_the_report_and_dashboard_read(tmp_store: Path) -> N
         assert run.meta["model"] == "Regressor" and run.meta["optimizers"] == ["Adam"]
         steps, losses = run.series("loss")
         assert steps == run.steps and losses == module.losses  # float32 values, exactly
-        _, ratios = run.series("update_ratio", "net.0.weight")
-        assert len(ratios) == STEPS and all(0 < r < 1 for r in ratios)
+        detail, ratios = run.series("update_ratio", "net.0.weight")
+        assert detail == list(range(0, STEPS, 10)) and all(0 < r < 1 for r in ratios)
         _, lrs = run.series("lr")
         assert lrs == [1e-2] * STEPS
         assert_report_reads(run, PARAMS, STEPS)
@@ -255,8 +255,10 @@ def test_options_are_checked_when_the_callback_is_built() -> None:
         GradscopeCallback(every=0)
     with pytest.raises(TypeError, match=r"unknown gradscope\.watch option.*evry"):
         GradscopeCallback(evry=2)
-    with pytest.raises(OptionError, match="hist_every must be a multiple of every"):
+    with pytest.raises(OptionError, match="hist_every was folded into detail_every"):
         GradscopeCallback(every=2, hist_every=3)
+    with pytest.raises(OptionError, match="detail_every must be a positive integer"):
+        GradscopeCallback(detail_every=0)
 
 
 def test_options_reach_the_scope(tmp_store: Path) -> None:

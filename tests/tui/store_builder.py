@@ -182,7 +182,7 @@ def write_store(
         "n_trainable": n_train,
         "devices": ["cpu"],
         "optimizers": ["AdamW"],
-        "options": {"every": every, "hist_every": sparse_every},
+        "options": {"every": every, "detail_every": sparse_every // every},
     }
     if finished:
         meta.update(finished=1.0, steps=steps)

@@ -25,9 +25,12 @@ def test_latest_rows_are_each_parameters_last_row(trained_store: Path) -> None:
         rows = run.latest_rows()
         assert list(rows) == run.params
         for name in run.params:
-            steps, values = run.series("weight_norm", name)
-            assert rows[name]["step"] == steps[-1]
-            assert rows[name]["weight_norm"] == values[-1]
+            assert rows[name]["step"] == run.param_row_at(name)["step"]
+            detail, weights = run.series("weight_norm", name)
+            # weights are measured on detail steps: the last one's value, and its step
+            assert rows[name]["weight_norm"] == weights[-1]
+            assert rows[name]["detail_step"] == detail[-1] <= rows[name]["step"]
+        assert rows["head.weight"]["detail_step"] < rows["head.weight"]["step"]
         assert rows["unused.weight"]["grad_norm"] is None
         assert rows["head.weight"]["grad_norm"] == run.latest("head.weight")["grad_norm"]
 
@@ -36,8 +39,9 @@ def test_param_rows_at_picks_exactly_the_asked_steps(trained_store: Path) -> Non
     with gs.open_store(trained_store) as run:
         got = run.param_rows_at([0, 7, 29, 999], ("grad_norm", "weight_norm"))
         _, grads = run.series("grad_norm", "head.bias")
-        _, weights = run.series("weight_norm", "head.bias")
-        assert got["head.bias"] == [(s, grads[s], weights[s]) for s in (0, 7, 29)]
+        weights = dict(zip(*run.series("weight_norm", "head.bias"), strict=True))
+        assert 0 in weights and 7 not in weights and 29 not in weights  # detail steps only
+        assert got["head.bias"] == [(s, grads[s], weights.get(s)) for s in (0, 7, 29)]
         assert run.param_rows_at([]) == {p: [] for p in run.params}
         with pytest.raises(GradscopeError, match="unknown per-parameter metric"):
             run.param_rows_at([0], ("grad_norm; DROP TABLE params",))
@@ -60,7 +64,8 @@ def test_binned_rows_keep_each_buckets_maximum(trained_store: Path) -> None:
 
 def test_state_groups_and_steps_at_a_step(trained_store: Path) -> None:
     with gs.open_store(trained_store) as run:
-        assert run.state_at("head.weight", 12) == run.state("head.weight", 12)
+        assert run.state("head.weight", 12) == {}  # not a detail step: carried from step 10
+        assert run.state_at("head.weight", 12) == run.state("head.weight", 10) != {}
         assert run.state_at("head.weight") == run.state("head.weight")
         assert run.state_at("unused.weight") == {}
         assert run.groups_at(0, 12)[0]["lr"] == run.groups(0, 12)[0]["lr"] == 5e-3

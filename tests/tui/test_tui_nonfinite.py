@@ -134,7 +134,7 @@ def _train_to_nan(store: Path) -> None:
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x = torch.randn(16, 4)
-    with gs.watch(model, opt, store=store, hist_every=1, act_every=1):
+    with gs.watch(model, opt, store=store, detail_every=1):
         for step in range(6):
             opt.zero_grad()
             loss = -torch.log(model(x).abs() * (0 if step else 1)).mean()

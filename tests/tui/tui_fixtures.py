@@ -53,7 +53,7 @@ def train(
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
     x = torch.randn(32, 4)
     y = x.sum(1, keepdim=True)
-    with gs.watch(model, opt, store=store, hist_every=5):
+    with gs.watch(model, opt, store=store, detail_every=5):
         if started is not None:
             started.set()
         for _ in range(steps):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,7 @@ def test_unused_layer_has_weight_rows_but_no_grad_rows(tmp_store: Path) -> None:
     model = WithUnused()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     unused_norm = float(model.unused.weight.detach().norm())
-    with gs.watch(model, opt, store=tmp_store):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         for _ in range(2):
             step(model, opt, torch.randn(6, 4), torch.randn(6, 2))
     run = gs.open_store(tmp_store)
@@ -95,7 +97,7 @@ def test_frozen_parameters_are_described_and_weighed_not_graded(tmp_store: Path)
     frozen_norm = float(model.fc1.weight.norm())
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=1e-2)
-    with gs.watch(model, opt, store=tmp_store):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         for _ in range(2):
             step(model, opt, torch.randn(6, 4), torch.randn(6, 2))
     run = gs.open_store(tmp_store)
@@ -190,7 +192,7 @@ def test_module_called_twice_combines_both_calls(tmp_store: Path) -> None:
         output.register_hook(lambda g: out_grads.append(g.clone()))
 
     handle = model.fc.register_forward_hook(capture)
-    with gs.watch(model, opt, store=tmp_store, act_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         step(model, opt, torch.randn(6, 4), torch.randn(6, 2))
     handle.remove()
     run = gs.open_store(tmp_store)
@@ -261,7 +263,7 @@ def test_dict_tuple_and_dataclass_outputs_get_activation_stats(tmp_store: Path) 
             "t": model.t(x)[1],
             "c": model.c(x).logits,
         }
-    with gs.watch(model, opt, store=tmp_store, act_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         opt.zero_grad()
         model(x).backward()
         opt.step()
@@ -288,7 +290,7 @@ def _train_with_optional_eval(store: Path, interleave_eval: bool) -> gs.Run:
             model(other)
         model.train()
 
-    with gs.watch(model, opt, store=store, act_every=1):
+    with gs.watch(model, opt, store=store, detail_every=1):
         for x, y in data:
             if interleave_eval:
                 evaluate()
@@ -429,7 +431,7 @@ def test_inplace_ops_train_and_record_output_gradients(tmp_store: Path) -> None:
     step(reference, ref_opt, x, y)
 
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gs.watch(model, opt, store=tmp_store, act_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         step(model, opt, x, y)
         step(model, opt, x, y)
     run = gs.open_store(tmp_store)
@@ -446,7 +448,7 @@ def test_all_nan_gradient_is_counted_not_fatal(tmp_store: Path) -> None:
     torch.manual_seed(0)
     model = nn.Linear(4, 3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gs.watch(model, opt, store=tmp_store, hist_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         opt.zero_grad()
         (model(torch.randn(5, 4)).sum() * float("nan")).backward()
         opt.step()
@@ -491,7 +493,7 @@ def test_infinite_gradient_counted_in_grad_inf(tmp_store: Path) -> None:
     model = Exposed()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     c = torch.tensor([1.0, math.inf, -2.0, math.inf, -math.inf, 0.0])
-    with gs.watch(model, opt, store=tmp_store, hist_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         opt.zero_grad()
         model(c).backward()
         assert torch.equal(model.w.grad, c)
@@ -509,23 +511,38 @@ def test_infinite_gradient_counted_in_grad_inf(tmp_store: Path) -> None:
 # -- what gets recorded, and when ---------------------------------------------------------------
 
 
-def test_every_three_logs_stats_on_steps_0_3_6_and_loss_on_all(tmp_store: Path) -> None:
+def test_every_three_logs_grads_on_0_3_6_and_detail_on_every_second_logged_step(
+    tmp_store: Path,
+) -> None:
     torch.manual_seed(0)
     model = Three()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     seen = grad_norms_before_step(opt, model)
     losses = []
-    with gs.watch(model, opt, store=tmp_store, every=3):
+    with gs.watch(model, opt, store=tmp_store, every=3, detail_every=2):
         for _ in range(8):
             losses.append(step(model, opt, torch.randn(6, 4), torch.randn(6, 2)))
     run = gs.open_store(tmp_store)
     assert run.series("loss") == (list(range(8)), close_to(losses))
-    logged = [0, 3, 6]
-    assert [r["logged"] for r in run.step_rows()] == [s in logged for s in range(8)]
+    logged, detail = [0, 3, 6], [0, 6]
+    rows = run.step_rows()
+    assert [r["logged"] for r in rows] == [s in logged for s in range(8)]
+    assert [r["detail_reason"] for r in rows] == [
+        "cadence" if s in detail else None for s in range(8)
+    ]
     expected = close_to([seen[s]["fc2.weight"] for s in logged])
     assert run.series("grad_norm", "fc2.weight") == (logged, expected)
-    for metric in ("weight_norm", "update_norm", "state.momentum_buffer.norm"):
-        assert run.series(metric, "fc2.weight")[0] == logged, metric
+    assert run.series("grad_absmax", "fc2.weight")[0] == logged
+    with closing(sqlite3.connect(tmp_store)) as conn:
+        grouped = [s for (s,) in conn.execute("SELECT DISTINCT step FROM group_stats ORDER BY 1")]
+    assert grouped == logged
+    for metric in ("weight_norm", "update_norm", "update_ratio", "state.momentum_buffer.norm"):
+        assert run.series(metric, "fc2.weight")[0] == detail, metric
+    hists = [
+        run.histogram("fc2.weight", kind, step=s) for kind in ("grad", "weight") for s in range(8)
+    ]
+    assert sorted({h.step for h in hists if h is not None}) == detail
+    assert run.series("act_mean", "fc2")[0] == detail
 
 
 def test_scope_log_records_scalars_and_overrides_loss(tmp_store: Path) -> None:
@@ -570,7 +587,7 @@ def test_without_optimizer_each_backward_is_a_step(tmp_store: Path) -> None:
     torch.manual_seed(0)
     model = Three()
     norms, losses, weights = [], [], []
-    with gs.watch(model, store=tmp_store) as scope:
+    with gs.watch(model, store=tmp_store, detail_every=1) as scope:
         for _ in range(3):
             model.zero_grad()
             weights.append(float(model.fc1.weight.detach().norm()))
@@ -657,7 +674,7 @@ def _filtered_run(store: Path, options: dict[str, Any], with_optimizer: bool) ->
     torch.manual_seed(0)
     model = Three()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gs.watch(model, opt if with_optimizer else None, store=store, act_every=1, **options):
+    with gs.watch(model, opt if with_optimizer else None, store=store, detail_every=1, **options):
         for _ in range(2):
             step(model, opt, torch.randn(6, 4), torch.randn(6, 2))
     return gs.open_store(store)

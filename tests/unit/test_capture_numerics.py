@@ -1,6 +1,6 @@
 """Attaching gradscope never changes the numbers: bit-identical runs with and without.
 
-Every instrument runs on every step (``every=1``, ``hist_every=1``, ``act_every=1``), and the MLP
+Every instrument runs on every step (``every=1``, ``detail_every=1``), and the MLP
 has dropout, so a single random number drawn by gradscope would shift the run.
 """
 
@@ -59,9 +59,7 @@ def train(model_name: str, opt_name: str, store: Path | None) -> tuple[nn.Module
     model = cls()
     opt = OPTIMIZERS[opt_name](model.parameters())
     scope = (
-        gs.watch(model, opt, store=store, every=1, hist_every=1, act_every=1)
-        if store is not None
-        else None
+        gs.watch(model, opt, store=store, every=1, detail_every=1) if store is not None else None
     )
     try:
         for _ in range(STEPS):

@@ -190,7 +190,7 @@ def test_every_optimizer_matches_reference(kind: str, tmp_store: Path) -> None:
         loss.backward()
         return loss
 
-    with gs.watch(model, opt, store=tmp_store, hist_every=1):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         for _ in range(STEPS):
             if lbfgs:
                 opt.step(closure)
@@ -331,7 +331,7 @@ class Exposed(nn.Module):
 
 def _one_step(model: nn.Module, c: Tensor, store: Path, **options: Any) -> gs.Run:
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
-    with gs.watch(model, opt, store=store, hist_every=1, **options):
+    with gs.watch(model, opt, store=store, detail_every=1, **options):
         opt.zero_grad()
         model(c).backward()
         opt.step()

@@ -42,9 +42,7 @@ def train(store: Path | None, **options: Any) -> tuple[dict[str, Tensor], list[f
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     losses = []
     scope = (
-        gs.watch(model, opt, store=store, act_every=1, hist_every=1, **options)
-        if store is not None
-        else None
+        gs.watch(model, opt, store=store, detail_every=1, **options) if store is not None else None
     )
     try:
         for _ in range(STEPS):

@@ -68,7 +68,7 @@ def test_float64_model_end_to_end_keeps_the_heat_map(
     x = torch.randn(64, 8, dtype=torch.float64)
     y = x.sum(1, keepdim=True)
     first: dict[str, float] = {}
-    with gs.watch(model, opt, store=tmp_store, hist_every=1, act_every=1) as scope:
+    with gs.watch(model, opt, store=tmp_store, detail_every=1) as scope:
         for step in range(5):
             opt.zero_grad()
             F.mse_loss(model(x), y).backward()

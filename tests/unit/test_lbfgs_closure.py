@@ -49,7 +49,7 @@ def test_closure_step_is_one_step_with_the_first_loss(tmp_store: Path, kind: str
     plain_model, plain_opt = make(kind)
     plain = train(plain_model, plain_opt)
     model, opt = make(kind)
-    with gs.watch(model, opt, store=tmp_store) as scope:
+    with gs.watch(model, opt, store=tmp_store, detail_every=1) as scope:
         firsts, passes = train(model, opt)
         assert scope.step == STEPS
     assert (firsts, passes) == plain

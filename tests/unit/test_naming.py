@@ -69,7 +69,7 @@ def test_add_param_group_mid_run_is_recorded_and_named(tmp_store: Path) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    with gs.watch(model, opt, store=tmp_store):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         adapter = None
         for step in range(5):
             if step == 2:
@@ -98,7 +98,7 @@ def test_a_group_of_model_parameters_added_later_is_owned(tmp_store: Path, unfre
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
     model[1].requires_grad_(not unfreeze)
     opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
-    with gs.watch(model, opt, store=tmp_store):
+    with gs.watch(model, opt, store=tmp_store, detail_every=1):
         for step in range(4):
             if step == 1:
                 model[1].requires_grad_(True)

@@ -4,7 +4,7 @@ Those steps check each module output once in forward order, but skip the outputs
 finite-preserving modules (ReLU, pooling, dropout …) fed an output already checked, and take
 no tensor hook in backward (the parameters' gradient NaN/Inf counts name the backward origin).
 Each model here turns non-finite at step 3, which is logged (``every=1``) but takes no
-activation statistics (``act_every=10``).
+activation statistics (the default ``detail_every=10``).
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def test_training_a_copy_records_nothing(tmp_store: Path) -> None:
         m(x, y).backward()
         o.step()
 
-    with gs.watch(model, opt, store=tmp_store, every=1, act_every=1) as scope:
+    with gs.watch(model, opt, store=tmp_store, every=1, detail_every=1) as scope:
         for x, y in data[:2]:
             step(model, opt, x, y)
         twin = copy.deepcopy(model)  # an EMA model or a best-model snapshot

@@ -59,7 +59,7 @@ def leaves() -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.mark.parametrize("style", ["sub", "data"])
 def test_list_of_tensors_named_by_the_callers_variables(tmp_store: Path, style: str) -> None:
     w, b = leaves()
-    with gs.watch([w, b], store=tmp_store) as scope:
+    with gs.watch([w, b], store=tmp_store, detail_every=1) as scope:
         assert scope.param_names == ["w", "b"]
         losses, grads, updates = train(w, b, style=style)
         assert scope.step == STEPS
@@ -122,7 +122,7 @@ def test_accumulating_without_updating_is_not_grad_not_zeroed(tmp_store: Path) -
     """Two backward passes, then one update and a reset: deliberate accumulation."""
     w, b = leaves()
     x, y = data()
-    with gs.watch([w, b], store=tmp_store) as scope:
+    with gs.watch([w, b], store=tmp_store, detail_every=1) as scope:
         for i in range(2 * STEPS):
             ((x[i % 2 :: 2] * w + b - y[i % 2 :: 2]) ** 2).mean().backward()
             if i % 2:

@@ -109,7 +109,7 @@ def test_meta_device_model_trains_under_warnings_as_errors(
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with gs.watch(model, opt, store=tmp_store, act_every=1) as scope:
+        with gs.watch(model, opt, store=tmp_store, detail_every=1) as scope:
             for _ in range(3):
                 opt.zero_grad()
                 model(torch.randn(4, 8, device="meta")).sum().backward()

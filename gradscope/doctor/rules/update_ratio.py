@@ -37,12 +37,20 @@ def ratios(ctx: Context) -> dict[str, float]:
     for name in ctx.trained:
         if name not in ctx.grad_params:
             continue
-        values = ctx.series("update_ratio", name)[1]
-        skip = min(ctx.thresholds.update_skip, len(values) // 2)
-        value = median(values[skip:])
+        steps, values = ctx.series("update_ratio", name)
+        last = max(ctx.last_step, steps[-1] if steps else -1)
+        value = median(_after_start(steps, values, ctx.thresholds.update_skip, last))
         if value == value:  # not NaN
             out[name] = value
     return out
+
+
+def _after_start(steps: list[int], values: list[float], skip: int, last: int) -> list[float]:
+    """The values measured after the first ``skip`` steps; in a run too short to have such
+    steps, those of its later half. Ratios are measured on detail steps only, so the first
+    steps are told by their step number, not by position."""
+    start = skip if last >= skip else (last + 1) // 2
+    return [v for s, v in zip(steps, values, strict=True) if s >= start]
 
 
 def converged(ctx: Context) -> bool:
