@@ -210,7 +210,7 @@ class Scope:
                 self._hooks,
                 self._instruments["loss"],
                 self._backward_ended,
-                on_touch=lambda wp: probes.run(self._carry.touched, wp),
+                on_touch=self._touched,
             )
             self._probes = Probes(
                 self._hooks,
@@ -586,6 +586,11 @@ class Scope:
             self._end_step()
         elif step < self._step:
             self._send_steps(force=True)
+
+    def _touched(self, wp: WatchedParam) -> None:
+        """A parameter's gradient hook fired; the carry check looks only on some steps."""
+        if self._carry.active:
+            self._instruments["probes"].run(self._carry.touched, wp)
 
     def _fact(self, kind: str, where: str, details: dict[str, Any]) -> None:
         self._checks.fact(self._step, kind, where, details)

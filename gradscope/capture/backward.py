@@ -61,9 +61,16 @@ class BackwardTracker:
                 self._hooked.add(wp.index)
 
     def _make_hook(self, wp: WatchedParam) -> Callable[[torch.Tensor], None]:
+        # Runs once per parameter per backward pass: kept to one call deep.
+        instrument = self._instrument
+        seen = self._seen
+
         def hook(grad: torch.Tensor) -> None:
-            if self._instrument.enabled:
-                self._instrument.run(self._seen, wp)
+            if instrument.enabled:
+                try:
+                    seen(wp)
+                except Exception as exc:  # a bug of ours must not stop the backward pass
+                    instrument.fail(exc)
 
         return hook
 

@@ -4,6 +4,7 @@ Run by hand (pytest does not collect this file)::
 
     python tests/bench/breakdown.py --model lenet            # every=1, 300 timed steps
     python tests/bench/breakdown.py --model transformer --steps 40 --every 10
+    python tests/bench/breakdown.py --model transformer --steps 40 --detail-every 1
 
 Each entry point of the capture (the optimizer's pre- and post-step hooks, the end of a backward
 pass, the module forward hooks, the output-gradient hooks, the per-parameter gradient hooks,
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lenet", choices=sorted(MODELS))
     parser.add_argument("--every", type=int, default=1)
+    parser.add_argument("--detail-every", type=int, default=10)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     args = parser.parse_args(argv)
@@ -113,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             tempfile.TemporaryDirectory() as d,
-            gs.watch(model, opt, store=Path(d) / "breakdown.gsdb", every=args.every) as scope,
+            gs.watch(
+                model,
+                opt,
+                store=Path(d) / "breakdown.gsdb",
+                every=args.every,
+                detail_every=args.detail_every,
+            ) as scope,
         ):
             for i in range(args.warmup + args.steps):
                 if i == args.warmup:
@@ -133,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     writer = totals.pop(WRITER, 0.0)
     inside = sum(totals.values())
     print(
-        f"{spec.describe}, every={args.every}: median step {statistics.median(times) * 1e3:.2f} ms"
+        f"{spec.describe}, every={args.every}, detail_every={args.detail_every}: "
+        f"median step {statistics.median(times) * 1e3:.2f} ms"
         f", {inside / n * 1e3:.3f} ms of it inside gradscope's callbacks"
     )
     for label, total in sorted(totals.items(), key=lambda kv: -kv[1]):

@@ -77,6 +77,17 @@ class TransformerClassifier(nn.Module):
         return self.head(self.encoder(self.embed(x)).mean(dim=1))
 
 
+class Wide(nn.Module):
+    """500 x Linear(64, 64): 1,000 small parameter tensors, where per-tensor work dominates."""
+
+    def __init__(self, layers: int = 500, dim: int = 64) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(*[nn.Linear(dim, dim) for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
 @dataclass(frozen=True)
 class BenchModel:
     name: str
@@ -110,6 +121,10 @@ def _transformer_batch(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randint(0, 1000, (16, 128), generator=g), torch.randint(0, 10, (16,), generator=g)
 
 
+def _wide_batch(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.randn(32, 64, generator=g), torch.randint(0, 64, (32,), generator=g)
+
+
 MODELS: dict[str, BenchModel] = {
     "mlp": BenchModel("mlp", MLP, _mlp_batch, "MLP 784-256-10, batch 64"),
     "lenet": BenchModel("lenet", LeNet5, _lenet_batch, "LeNet-5 on 1x32x32, batch 64"),
@@ -122,4 +137,5 @@ MODELS: dict[str, BenchModel] = {
         _transformer_batch,
         "TransformerEncoder 4x(d256, 4 heads, ff1024), seq 128, batch 16",
     ),
+    "wide": BenchModel("wide", Wide, _wide_batch, "500 x Linear(64, 64), 1,000 tensors, batch 32"),
 }
