@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from gradscope.capture.guard import defer_warning
 from gradscope.errors import DiagnosisWarning
 from gradscope.records import Alert
+from gradscope.render.text_safety import visible
 
 MAX_WARNINGS = 10  # per run; the rest are in scope.alerts and the store
 
@@ -28,10 +29,12 @@ class AlertWarnings:
         for alert in alerts:
             self._warned += 1
             if self._warned <= MAX_WARNINGS:
-                text = f"gradscope: {alert.severity}: {alert.code} at {alert.where}"
+                # names come from the user's model: a terminal must not read them as controls
+                text = f"gradscope: {alert.severity}: {alert.code} at {visible(alert.where)}"
                 if alert.step is not None:
                     text += f" (step {alert.step})"
-                defer_warning(f"{text}: {alert.message}", DiagnosisWarning)
+                message = visible(alert.message, multiline=True)
+                defer_warning(f"{text}: {message}", DiagnosisWarning)
             elif self._warned == MAX_WARNINGS + 1:
                 defer_warning(
                     "gradscope: more diagnoses than shown; see scope.alerts or "

@@ -29,8 +29,14 @@ class Exported:
 
 
 def export_path(store: Path) -> Path:
-    """``runs/exp1.gsdb`` → ``runs/exp1-graph.svg``."""
-    return store.with_name(f"{store.stem}-graph.svg")
+    """``runs/exp1.gsdb`` → ``runs/exp1-graph.svg``, or the first of ``exp1-graph-2.svg`` …
+    for which neither that name nor its ``.gv`` twin exists: an export never replaces a file."""
+    n = 1
+    while True:
+        path = store.with_name(f"{store.stem}-graph{'' if n == 1 else f'-{n}'}.svg")
+        if not path.exists() and not path.with_suffix(".gv").exists():
+            return path
+        n += 1
 
 
 def export_graph(graph: Graph, path: Path) -> Exported:

@@ -43,6 +43,24 @@ async def test_export_draws_the_view_as_svg(graph_store: Path, tmp_path: Path) -
 
 
 @sync
+async def test_export_never_replaces_an_existing_file(
+    graph_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gradscope.render.image.has_dot", lambda: False)
+    store = copy_store(graph_store, tmp_path)
+    mine = tmp_path / "run-graph.svg"
+    mine.write_text("the user's own drawing")
+    app = make_app(store, interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        first = await export(app, pilot)
+        second = await export(app, pilot)
+    assert mine.read_text() == "the user's own drawing"
+    assert first.path == tmp_path / "run-graph-2.gv"
+    assert second.path == tmp_path / "run-graph-3.gv"
+
+
+@sync
 async def test_export_without_dot_writes_dot_text(
     graph_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -63,10 +81,15 @@ async def test_export_without_dot_writes_dot_text(
 
 
 @sync
-async def test_a_failed_export_is_a_notification(graph_store: Path, tmp_path: Path) -> None:
+async def test_a_failed_export_is_a_notification(
+    graph_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = copy_store(graph_store, tmp_path)
-    (tmp_path / "run-graph.svg").mkdir()  # nothing can be written where the export goes
-    (tmp_path / "run-graph.gv").mkdir()
+    (tmp_path / "taken.svg").mkdir()  # nothing can be written where the export goes
+    (tmp_path / "taken.gv").mkdir()
+    monkeypatch.setattr(
+        "gradscope.tui.screens.graph.export_path", lambda _store: tmp_path / "taken.svg"
+    )
     app = make_app(store, interval=3600)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")
