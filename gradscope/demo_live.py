@@ -67,6 +67,7 @@ def run_demo_live(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "COLUMNS": str(columns), "CI": ""},
+            preexec_fn=interruptible if os.name == "posix" else None,
         )
         code = 0
         finished = False
@@ -110,6 +111,13 @@ def _wait_for_store(path: Path, child: subprocess.Popen[str], *, since: float) -
             run.close()
         time.sleep(0.1)
     return None
+
+
+def interruptible() -> None:
+    """In the child before it starts: take Ctrl-C as Python does by default, even when the
+    demo itself was started with SIGINT ignored (``cmd &`` in a script, ``nohup``), so that
+    :func:`_stop` can end the training with its store closed."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop(child: subprocess.Popen[str], *, wait: float = 0.0) -> bool:

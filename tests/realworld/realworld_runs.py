@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -145,12 +146,18 @@ class ScriptRuns:
         return [float(v) for v in (self.plain.protocol("LOSSES") or "").split(",") if v]
 
 
+def default_sigint() -> None:
+    """Scripts that interrupt themselves need Ctrl-C to work as in a terminal, also when the
+    suite runs with SIGINT ignored (started in the background by a non-interactive shell)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_one(args: list[str], cwd: Path) -> Outcome:
     cwd.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     done = subprocess.run(
         args, cwd=cwd, env=script_env(), stdin=subprocess.DEVNULL, capture_output=True,
-        text=True, timeout=TIMEOUT, check=False,
+        text=True, timeout=TIMEOUT, check=False, preexec_fn=default_sigint,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     # kept beside the run for a look after a failure (pytest keeps the last three basetemps)
