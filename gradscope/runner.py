@@ -24,6 +24,7 @@ from types import FrameType
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
+from gradscope.render.text_safety import visible
 from gradscope.store.ranks import (
     env_world,
     launch_stamp,
@@ -176,7 +177,8 @@ def _summary(discovery: Discovery, store: Path) -> None:
     for alert in alerts:
         when = f" (step {alert.step})" if alert.step is not None else ""
         print(
-            f"gradscope: {alert.severity}: {alert.code} at {alert.where}{when}: {alert.message}",
+            f"gradscope: {alert.severity}: {alert.code} at {visible(alert.where)}{when}: "
+            f"{visible(alert.message, multiline=True)}",
             file=sys.stderr,
         )
     if not alerts and scope.options.doctor:

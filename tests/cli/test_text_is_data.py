@@ -152,3 +152,34 @@ def test_dashboard_shows_the_names_as_spelled(store: Path) -> None:
     assert f"layers.{MARKUP}.weight" in graph and f"{SHOWN}" in graph
     assert f"{MARKUP}.weight · Linear " in param  # the parameter view's title
     assert "Opt[b]\\x1b[0m · group 0" in param  # and its group table
+
+
+def test_live_warnings_and_the_run_summary_spell_the_escape(tmp_path: Path) -> None:
+    """The live diagnosis warning and ``gradscope run``'s summary print names from the model."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "torch.manual_seed(0)\n"
+        "model = nn.ModuleDict({'used': nn.Linear(3, 1), '\\x1b[31mspare': nn.Linear(3, 1)})\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "for _ in range(20):\n"
+        "    opt.zero_grad()\n"
+        "    model['used'](torch.randn(4, 3)).pow(2).mean().backward()\n"
+        "    opt.step()\n"
+    )
+    result = CliRunner().invoke(main, ["run", "--store", str(tmp_path / "r.gsdb"), str(script)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "unused-parameter" in result.output and "\\x1b[31mspare.weight" in result.output
+    with pytest.warns(gs.DiagnosisWarning) as caught:
+        torch.manual_seed(0)
+        model = nn.ModuleDict({"used": nn.Linear(3, 1), ESCAPED: nn.Linear(3, 1)})
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with gs.watch(model, opt, store=tmp_path / "w.gsdb"):
+            for _ in range(20):
+                opt.zero_grad()
+                model["used"](torch.randn(4, 3)).pow(2).mean().backward()
+                opt.step()
+    texts = [str(w.message) for w in caught]
+    assert any(SHOWN in t for t in texts) and not any("\x1b" in t for t in texts)
