@@ -73,7 +73,7 @@ def run_script(
     sys.argv = [script, *args]
     sys.path.insert(0, str(path.resolve().parent))
     code = 0
-    terminated = False
+    terminated = interrupted = False
     previous = _catch_sigterm()
     try:
         discovery.start()
@@ -82,7 +82,8 @@ def run_script(
         code = _exit_code(exc)
     except KeyboardInterrupt as exc:
         _print_script_traceback(exc, path)
-        code = 130
+        interrupted = True
+        code = 128 + signal.SIGINT
     except Terminated:
         terminated = True
         code = 128 + signal.SIGTERM
@@ -99,6 +100,8 @@ def run_script(
             _restore_sigterm(previous)
     if terminated:
         _end_by_sigterm()
+    if interrupted:
+        _end_by(signal.SIGINT)
     return code
 
 
@@ -139,11 +142,18 @@ def _restore_sigterm(previous: signal.Handlers | None) -> None:
 
 def _end_by_sigterm(*, flush: bool = True) -> None:
     """End the process by SIGTERM, as the plain script would have ended."""
+    _end_by(signal.SIGTERM, flush=flush)
+
+
+def _end_by(signum: int, *, flush: bool = True) -> None:
+    """End the process by ``signum``, as the plain script would have ended: Python itself
+    ends by SIGINT after an uncaught KeyboardInterrupt, which is what a calling shell checks
+    to stop a loop of commands."""
     if flush:
         sys.stdout.flush()
         sys.stderr.flush()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _exit_code(exc: SystemExit) -> int:

@@ -38,6 +38,7 @@ from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup, quiet_compile_warning
 from gradscope.capture.loss import ROOTS, is_loss_module
 from gradscope.capture.naming import owners, qualified_names, script_namespaces, variable_names
+from gradscope.capture.tracing import inert
 from gradscope.options import WatchOptions
 from gradscope.scope import Scope
 
@@ -117,6 +118,7 @@ class Discovery:
             and self._instrument.enabled
             and module not in self._known_modules
             and torch.is_grad_enabled()  # evaluation only (an EMA copy, a reloaded snapshot)
+            and not inert()  # a trace or an export of a model is not a model that trains
         ):  # is no model: one that trains is found at its first forward with grad
             with forward_started(module):  # its graph recording opens this call
                 self._instrument.run(self._maybe_watch, module)

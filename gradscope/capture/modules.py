@@ -29,6 +29,7 @@ from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import HookGroup, TensorHook, quiet_compile_warning
 from gradscope.capture.patches import DROPOUT_PATCHES
 from gradscope.capture.pending import Pending
+from gradscope.capture.tracing import inert
 from gradscope.records import ModuleStats
 from gradscope.stats.tensors import activation_summary, finish_activations
 
@@ -211,6 +212,8 @@ class ModuleWatcher:
         entry = self._watched.get(id(module))
         if entry is None or not (self._logged or entry.is_loss):  # the common case: one lookup
             return
+        if inert():
+            return
         instrument = self._instrument
         if not instrument.enabled or not torch.is_grad_enabled():
             return
@@ -223,7 +226,7 @@ class ModuleWatcher:
                 instrument.run(self._origin.watch, entry.path, args, output)
 
     def _bn_forward_pre(self, module: nn.Module, args: Any) -> None:
-        if not self._probing:
+        if not self._probing or inert():
             return
         entry = self._batchnorms.get(id(module))
         if entry is not None and args and isinstance(args[0], torch.Tensor):

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from gradscope.capture.guard import defer_warning, flush_warnings
+from gradscope.capture.tracing import inert
 from gradscope.errors import GradscopeError, GradscopeWarning
 from gradscope.graph.cuts import CutEvent, CutWatcher, LiveCut
 from gradscope.graph.model import ModuleCall
@@ -117,6 +118,8 @@ class Recorder:
         """Wrap a hook so an exception switches attribution off instead of breaking forward."""
 
         def hook(*args: Any) -> None:
+            if inert():
+                return
             try:
                 fn(*args)
             except Exception as exc:

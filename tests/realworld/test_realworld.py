@@ -31,42 +31,17 @@ pytestmark = pytest.mark.slow
 
 NAMES = script_names()
 
-TRACE = (
-    "torch.jit.trace(model) of the watched model raises TracingCheckError: Graphs differed "
-    "across invocations (gradscope's module hooks run inside the trace); the script dies"
-)
 SAM = (
     "0 steps recorded for 20 (optimizers ['SAM', 'SGD'] found): an Optimizer subclass that "
     "wraps a base optimizer and calls base_optimizer.step() from second_step() makes no step"
 )
 #: (check, script) → the defect observed. Remove an entry when its fix lands.
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    **{
-        (check, "export_trace_midrun"): TRACE
-        for check in ("exit", "output", "final", "steps", "loss", "loss_values")
-    },
     ("steps", "sam_optimizer"): SAM,
     ("loss", "sam_optimizer"): SAM + "; so no loss either",
-    ("exit", "sigint_uncaught"): (
-        "after an uncaught KeyboardInterrupt gradscope run exits with status 130, while python "
-        "dies by SIGINT (returncode -2), which is what a calling shell or subprocess checks"
-    ),
     ("loss_values", "amp_gradscaler"): (
         "the loss series holds the scaled loss (365208.19 = 0.69658 x scale 524288), not the "
         "loss the script computed"
-    ),
-    ("warnings", "compiled_model"): (
-        "torch warns 'Using torch.compile(module) when there are global hooks on modules' and "
-        "'Dynamo does not know how to trace the builtin _thread.get_ident', then Dynamo hits "
-        "config.recompile_limit (8) on gradscope/capture/modules.py `hook`: 15 s instead of 6 s"
-    ),
-    ("warnings", "per_sample_grads"): (
-        "GradscopeWarning: the 'modules' instrument failed (RuntimeError: Either your tensor may "
-        "have escaped from inside a function being vmapped…)"
-    ),
-    ("closed", "per_sample_grads"): (
-        "failed_instruments: modules: RuntimeError('Either your tensor may have escaped from "
-        "inside a function being vmapped…') when the script runs vmap(grad(functional_call))"
     ),
 }
 
