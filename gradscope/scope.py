@@ -51,7 +51,13 @@ from gradscope.capture.naming import (
     module_infos,
     user_frame,
 )
-from gradscope.capture.optimizer import capture_state, group_lrs, group_stats, optimizer_info
+from gradscope.capture.optimizer import (
+    capture_state,
+    group_lrs,
+    group_stats,
+    optimizer_info,
+    stepping_optimizer,
+)
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
 from gradscope.capture.probes import PROBE_STEPS, Probes
@@ -304,12 +310,11 @@ class Scope:
     def add_optimizer(self, optimizer: Optimizer) -> None:
         """Watch another optimizer; the first one added counts the steps.
 
-        Wrappers that keep the real optimizer in ``.optimizer`` (accelerate's
-        ``AcceleratedOptimizer``, Lightning's ``LightningOptimizer``) are unwrapped: the step
-        hooks belong on the optimizer that updates the parameters.
+        Wrappers (accelerate's ``AcceleratedOptimizer``, Lightning's ``LightningOptimizer``,
+        SAM around its base optimizer) are unwrapped: the step hooks belong on the optimizer
+        that updates the parameters.
         """
-        while isinstance(getattr(optimizer, "optimizer", None), Optimizer):
-            optimizer = optimizer.optimizer  # type: ignore[attr-defined]
+        optimizer = stepping_optimizer(optimizer)
         if not isinstance(optimizer, Optimizer):
             raise WatchTypeError(
                 "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of "

@@ -38,6 +38,7 @@ from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup, quiet_compile_warning
 from gradscope.capture.loss import ROOTS, is_loss_module
 from gradscope.capture.naming import owners, qualified_names, script_namespaces, variable_names
+from gradscope.capture.optimizer import stepping_optimizer
 from gradscope.capture.tracing import inert
 from gradscope.options import WatchOptions
 from gradscope.scope import Scope
@@ -128,7 +129,8 @@ class Discovery:
 
     def _step_pre(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._instrument.enabled and (
-            self.scope is None or all(o is not optimizer for o in self.scope._optimizers)
+            self.scope is None
+            or all(o is not stepping_optimizer(optimizer) for o in self.scope._optimizers)
         ):
             self._instrument.run(self._adopt_optimizer, optimizer)
 

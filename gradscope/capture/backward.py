@@ -42,6 +42,10 @@ class BackwardTracker:
         self._hooked: set[int] = set()
         self._active = False
         self._fresh = False
+        self._moved = False
+        #: A parameter of the step's first pass and its version then: a later pass sees
+        #: whether the parameters moved in between.
+        self._probe: tuple[torch.Tensor, int] | None = None
         self._root: torch.Tensor | None = None
         self._source: weakref.ref[torch.Tensor] | None = None
         self._sources: list[weakref.ref[torch.Tensor]] = []
@@ -78,6 +82,9 @@ class BackwardTracker:
         if not self._active:
             self._active = True
             self._fresh = True
+            self._moved = self._probe is not None and self._probe[0]._version != self._probe[1]
+            if self.n_backward == 0:
+                self._probe = (wp.param, wp.param._version)
             self._root = ROOTS.current
             self._source = ROOTS.source
             torch.autograd.Variable._execution_engine.queue_callback(self._finished)
@@ -89,7 +96,11 @@ class BackwardTracker:
 
     def _finished(self) -> None:
         self._active = False
-        if self._fresh:
+        if self._fresh and self._moved and self.roots:
+            # Gradients reset and the parameters moved since the step's first pass, as SAM
+            # does between its two passes: the step's loss is the one at the step's weights.
+            self._root = None
+        elif self._fresh:
             self.roots.clear()
             self._sources.clear()
         source, self._source = self._source, None
@@ -123,3 +134,4 @@ class BackwardTracker:
         self._sources = []
         self.n_backward = 0
         self.touched = set()
+        self._probe = None

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from gradscope.capture.guard import defer_warning, flush_warnings, has_deferred_warnings
+from gradscope.capture.patches import SCALER_SCALE
 from gradscope.errors import GradscopeWarning, InstrumentError
 
 
@@ -37,6 +38,7 @@ class BackwardRoots:
         self.source: weakref.ref[torch.Tensor] | None = None
         #: Called with the raw ``tensors`` argument before each backward pass (discovery).
         self.listeners: list[Callable[[Any], None]] = []
+        self._scaler: Any = None
 
     def acquire(self) -> None:
         with self._lock:
@@ -44,6 +46,7 @@ class BackwardRoots:
             if self._users == 1:
                 self._original = torch.autograd.backward
                 torch.autograd.backward = self._wrap(self._original)
+                self._scaler = SCALER_SCALE.listen(SCALED.scaled)
 
     def release(self) -> None:
         with self._lock:
@@ -53,6 +56,10 @@ class BackwardRoots:
             if self._users == 0 and self._original is not None:
                 torch.autograd.backward = self._original
                 self._original = None
+                if self._scaler is not None:
+                    self._scaler.remove()
+                    self._scaler = None
+                SCALED.clear()
                 self.current = None
                 self.source = None
                 self.listeners = []
@@ -106,10 +113,51 @@ def _source(tensors: Any) -> weakref.ref[torch.Tensor] | None:
     return weakref.ref(tensors) if isinstance(tensors, torch.Tensor) else None
 
 
+class ScaledLosses:
+    """The last few ``scaler.scale(loss)`` results, each with the loss it scaled.
+
+    Kept by identity with weak references to the scaled tensors (a tensor's ``==`` compares
+    values), and only a handful: a scaled loss is differentiated right after it is made.
+    """
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._recent: list[tuple[weakref.ref[torch.Tensor], torch.Tensor]] = []
+
+    def scaled(self, result: Any, scaler: Any, outputs: Any, *args: Any, **kw: Any) -> None:
+        if (
+            isinstance(result, torch.Tensor)
+            and isinstance(outputs, torch.Tensor)
+            and result is not outputs
+            and result.numel() == 1
+        ):  # the loss is kept detached: holding its graph would hold the step's activations
+            entry = (weakref.ref(result), outputs.detach())
+            self._recent = [*self._recent[-(self.KEEP - 1) :], entry]
+
+    def unscaled(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The loss ``tensor`` was scaled from, else ``tensor`` itself."""
+        for ref, loss in reversed(self._recent):
+            if ref() is tensor:
+                return loss
+        return tensor
+
+    def clear(self) -> None:
+        self._recent = []
+
+
+SCALED = ScaledLosses()
+
+
 def scalar_root(tensors: Any) -> torch.Tensor | None:
-    """The detached value of a one-element backward root, else ``None``."""
+    """The detached value of a one-element backward root, else ``None``.
+
+    A root a GradScaler scaled stands for the loss the script computed, before the scaling.
+    """
     if isinstance(tensors, (tuple, list)) and len(tensors) == 1:
         tensors = tensors[0]
+    if isinstance(tensors, torch.Tensor) and SCALED._recent:
+        tensors = SCALED.unscaled(tensors)
     if not (
         isinstance(tensors, torch.Tensor)
         and tensors.numel() == 1

@@ -26,6 +26,40 @@ from gradscope.stats.tensors import Summary
 MEDIAN_SAMPLES = 4_096
 
 
+def stepping_optimizer(optimizer: Any) -> Any:
+    """The optimizer whose ``step()`` updates the parameters, behind any wrappers.
+
+    Wrappers keep the real optimizer in an attribute: ``.optimizer`` (accelerate's
+    ``AcceleratedOptimizer``, Lightning's ``LightningOptimizer``, Lookahead) or any other name
+    (SAM's ``base_optimizer``, which is stepped from ``second_step()`` and never through the
+    wrapper's own ``step()``). An ``Optimizer`` attribute counts as the real one only when it
+    holds every parameter of the wrapper, so an optimizer that merely keeps a helper optimizer
+    for some of its parameters stays itself.
+    """
+    seen: set[int] = set()
+    while id(optimizer) not in seen:
+        seen.add(id(optimizer))
+        inner = getattr(optimizer, "optimizer", None)
+        if isinstance(inner, Optimizer) and not isinstance(optimizer, Optimizer):
+            optimizer = inner
+            continue
+        if not isinstance(optimizer, Optimizer):
+            return optimizer
+        found = [
+            v
+            for v in vars(optimizer).values()
+            if isinstance(v, Optimizer) and v is not optimizer and _holds_all(v, optimizer)
+        ]
+        if len(found) == 1:
+            optimizer = found[0]
+    return optimizer
+
+
+def _holds_all(inner: Optimizer, outer: Optimizer) -> bool:
+    ids = {id(p) for g in inner.param_groups for p in g["params"]}
+    return bool(ids) and all(id(p) in ids for g in outer.param_groups for p in g["params"])
+
+
 def plain(value: Any) -> Any:
     """A JSON-friendly copy of a hyperparameter (tensors become floats)."""
     if isinstance(value, torch.Tensor):

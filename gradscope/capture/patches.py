@@ -132,3 +132,6 @@ DROPOUT_PATCHES = tuple(
 #: ``GradScaler.update`` (torch.amp; torch.cuda.amp's subclass inherits it): called once per
 #: step, after ``scaler.step`` decided whether the step was skipped for inf gradients.
 SCALER_UPDATE = Patch(torch.amp.GradScaler, "update")
+#: ``GradScaler.scale``, told its result: the backward root ``scaler.scale(loss)`` is the loss
+#: times the scale, and the step's loss is the one the script computed.
+SCALER_SCALE = Patch(torch.amp.GradScaler, "scale", after=True)

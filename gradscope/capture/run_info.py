@@ -46,6 +46,8 @@ def run_info(
         "options": asdict(options),
         "rank": rank,
         "world_size": world_size,
+        # The loss series holds what the script computed, before a GradScaler multiplied it.
+        "loss_unscaled": True,
     }
 
 

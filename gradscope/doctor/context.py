@@ -129,7 +129,7 @@ class Context:
 
     @cached_property
     def raw_losses(self) -> Series:
-        """The loss as captured: the tensor ``backward()`` ran on (scaled, under a GradScaler)."""
+        """The loss as recorded (stores written before ``loss_unscaled`` hold it scaled)."""
         return self.run.series("loss")
 
     @cached_property
@@ -168,14 +168,17 @@ class Context:
 
     @cached_property
     def losses(self) -> Series:
-        """The loss the user computed: divided by the GradScaler's scale of each step when one
-        scaled it, leaving out the finite losses of steps the scaler skipped (that step row
+        """The loss the user computed (divided by the GradScaler's scale in stores that hold it
+        scaled), leaving out the finite losses of steps the scaler skipped (that step row
         mixes a skipped pass with the next one)."""
         steps, values = self.raw_losses
         if not self._amp:
             return steps, values
+        if not self.run.meta.get("loss_unscaled"):
+            scale = self.amp_scale
+            values = [v / scale(s) for s, v in zip(steps, values, strict=True)]
         skipped = set(self.amp_skipped)
-        pairs = [(s, v / self.amp_scale(s)) for s, v in zip(steps, values, strict=True)
+        pairs = [(s, v) for s, v in zip(steps, values, strict=True)
                  if s not in skipped or not math.isfinite(v)]  # fmt: skip
         return [s for s, _ in pairs], [v for _, v in pairs]
 

@@ -31,19 +31,8 @@ pytestmark = pytest.mark.slow
 
 NAMES = script_names()
 
-SAM = (
-    "0 steps recorded for 20 (optimizers ['SAM', 'SGD'] found): an Optimizer subclass that "
-    "wraps a base optimizer and calls base_optimizer.step() from second_step() makes no step"
-)
 #: (check, script) → the defect observed. Remove an entry when its fix lands.
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("steps", "sam_optimizer"): SAM,
-    ("loss", "sam_optimizer"): SAM + "; so no loss either",
-    ("loss_values", "amp_gradscaler"): (
-        "the loss series holds the scaled loss (365208.19 = 0.69658 x scale 524288), not the "
-        "loss the script computed"
-    ),
-}
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 CHECKS = (

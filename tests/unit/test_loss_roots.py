@@ -96,3 +96,66 @@ def test_a_listener_that_raises_is_dropped_and_backward_runs(tmp_store: Path) ->
     assert calls == [1]
     assert [w.filename for w in got if "listener" in str(w.message)] == [__file__]
     assert model.weight.grad is not None
+
+
+class SAM(torch.optim.Optimizer):
+    """Sharpness-aware minimisation as it is usually written: a wrapper whose base optimizer
+    steps from ``second_step()``, after a second pass at perturbed weights."""
+
+    def __init__(self, params, base, rho: float = 0.05, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(params, dict(rho=rho, **kwargs))
+        self.base_optimizer = base(self.param_groups, **kwargs)
+        self.param_groups = self.base_optimizer.param_groups
+
+    @torch.no_grad()
+    def first_step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["old"] = p.clone()
+                p.add_(p.grad, alpha=group["rho"])
+        self.zero_grad()
+
+    @torch.no_grad()
+    def second_step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.copy_(self.state[p]["old"])
+        self.base_optimizer.step()
+        self.zero_grad()
+
+
+def test_a_wrapping_optimizer_counts_its_base_steps_and_the_loss_at_the_step_weights(
+    tmp_store: Path,
+) -> None:
+    model, _, x, y = regression()
+    opt = SAM(model.parameters(), torch.optim.SGD, lr=0.1, momentum=0.9)
+    losses = []
+    with gs.watch(model, opt, store=tmp_store):
+        for _ in range(4):
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.first_step()
+            F.mse_loss(model(x), y).backward()  # at the perturbed weights: not the step's loss
+            opt.second_step()
+            losses.append(loss.item())
+    with gs.open_store(tmp_store) as run:
+        assert run.meta["optimizers"] == ["SGD"]
+        assert run.series("loss") == ([0, 1, 2, 3], losses)
+        assert [r["n_backward"] for r in run.step_rows()] == [2, 2, 2, 2]
+
+
+def test_a_gradscaler_loss_is_recorded_as_the_script_computed_it(tmp_store: Path) -> None:
+    model, opt, x, y = regression()
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    losses = []
+    with gs.watch(model, opt, store=tmp_store):
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            losses.append(loss.item())
+    with gs.open_store(tmp_store) as run:
+        assert run.series("loss")[1] == pytest.approx(losses, rel=1e-6)
+        assert run.meta["loss_unscaled"] is True

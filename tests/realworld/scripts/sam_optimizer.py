@@ -80,5 +80,6 @@ for step in range(20):
     if step % 4 == 0:
         print(f"step {step:2d} loss {loss.item():.10f}")
 print("STEPS", len(losses))
+print("LOSSES", ",".join(repr(v) for v in losses))
 print("PARAMS", ",".join(name for name, _ in model.named_parameters()))
 print("FINAL", fingerprint(model.state_dict().values()))
