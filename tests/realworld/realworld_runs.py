@@ -48,6 +48,77 @@ SLOW_FIRST = ("hf_trainer_gpt2", "lightning_classifier", "compiled_model", "expo
 
 TIMEOUT = 600  # seconds per script run: guards a hang only
 
+#: How a user attaches gradscope to each script by hand: the statement is inserted after the
+#: statement that starts with the anchor (or before it, for ``"before:"`` anchors), at its
+#: indentation. ``STORE`` is the store path the test gives.
+W = "import gradscope as gs; gs.watch({}, store=STORE)"
+OPT = W.format("model, optimizer")
+GAN = (
+    "import gradscope as gs; scope = gs.watch(netD, [optimizerD, optimizerG], store=STORE); "
+    'scope.add_model(netG, name="netG")'
+)
+ATTACH: dict[str, tuple[str, str]] = {
+    "activation_checkpoint": ("optimizer = ", OPT),
+    "amp_gradscaler": ("optimizer = ", OPT),
+    "bf16_autocast": ("optimizer = ", OPT),
+    "checkpoint_reload": ("optimizer = ", OPT),
+    "cnn_plateau": ("optimizer = ", W.format("net, optimizer")),
+    "compiled_model": ("optimizer = ", OPT),
+    "dcgan": ("optimizerG = ", GAN),
+    "early_exit": ("opt = ", W.format("net, opt")),
+    "ema_deepcopy": ("optimizer = ", OPT),
+    "export_trace_midrun": ("optimizer = ", OPT),
+    "float64_model": ("optimizer = ", OPT),
+    "hf_trainer_gpt2": (
+        "trainer = Trainer(",
+        "from gradscope.integrations.huggingface import GradscopeTrainerCallback; "
+        "trainer.add_callback(GradscopeTrainerCallback(store=STORE))",
+    ),
+    "lbfgs_sine": ("optimizer = ", W.format("seq, optimizer")),
+    "lightning_classifier": (
+        "before:trainer.fit(",
+        "from gradscope.integrations.lightning import GradscopeCallback; "
+        "trainer.callbacks.append(GradscopeCallback(store=STORE))",
+    ),
+    "per_sample_grads": ("optimizer = ", OPT),
+    "random_function": ("optimizer = ", OPT),
+    "reentrant_checkpoint_bn": ("optimizer = ", OPT),
+    "sam_optimizer": ("optimizer = ", OPT),
+    "separate_modules": (
+        "optimizer = ",
+        W.format('nn.ModuleDict({"embed": embed, "gru": gru, "out": out}), optimizer'),
+    ),
+    "sigint_caught": ("optimizer = ", OPT),
+    "sigint_uncaught": ("optimizer = ", OPT),
+    "sigterm_preempted": ("optimizer = ", OPT),
+    "tensor_regression": ("b = ", W.format("[w, b]")),
+    "unfreeze_head": ("optimizer = ", OPT),
+    "wgan_gp": ("optimizerG = ", GAN),
+    "word_lm_tied": ("criterion = ", W.format("model")),
+}
+
+
+def attached(name: str, store: Path) -> str:
+    """The script's text with gradscope attached by hand (``ATTACH``), recording into ``store``."""
+    anchor, code = ATTACH[name]
+    before = anchor.startswith("before:")
+    anchor = anchor.removeprefix("before:")
+    lines = (SCRIPTS / f"{name}.py").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(anchor))
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    end = at
+    if not before:  # after the whole statement, which may span lines
+        depth = 0
+        for end in range(at, len(lines)):
+            depth += sum(lines[end].count(c) for c in "([{") - sum(
+                lines[end].count(c) for c in ")]}"
+            )
+            if depth <= 0:
+                break
+        end += 1
+    code = code.replace("STORE", repr(str(store)))
+    return "\n".join([*lines[:end], indent + code, *lines[end:]]) + "\n"
+
 
 def script_names() -> list[str]:
     return sorted(p.stem for p in SCRIPTS.glob("*.py"))
@@ -124,6 +195,9 @@ class StoreView:
 
 @dataclass(repr=False)
 class ScriptRuns:
+    """A script's plain run and one watched run: ``gradscope run`` (mode ``run``) or the script
+    with ``gs.watch`` added by hand (mode ``watch``)."""
+
     name: str
     plain: Outcome
     watched: Outcome
@@ -184,9 +258,13 @@ def read_store(store: Path) -> StoreView:
     return view
 
 
-def run_scripts(names: Iterable[str], folder: Path) -> dict[str, ScriptRuns]:
-    """Run each script plain (``python SCRIPT``) and watched (``python -m gradscope run --store
-    STORE SCRIPT``), each in a folder of its own, one process per core (at least two)."""
+MODES = ("run", "watch")
+
+
+def run_scripts(names: Iterable[str], folder: Path) -> dict[tuple[str, str], ScriptRuns]:
+    """Run each script plain (``python SCRIPT``), under ``python -m gradscope run --store STORE
+    SCRIPT`` and with ``gs.watch`` added by hand, each in a folder of its own, one process per
+    core (at least two). Keyed by ``(name, mode)``."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = max(2, min(8, cores or 2))
     names = sorted(names, key=lambda n: (n not in SLOW_FIRST, n))
@@ -196,19 +274,24 @@ def run_scripts(names: Iterable[str], folder: Path) -> dict[str, ScriptRuns]:
             script = str(SCRIPTS / f"{name}.py")
             store = folder / name / "run.gsdb"
             watched = [sys.executable, "-m", "gradscope", "run", "--store", str(store), script]
-            jobs[name, "watched"] = pool.submit(run_one, watched, folder / name / "watched")
+            jobs[name, "run"] = pool.submit(run_one, watched, folder / name / "watched")
             plain = [sys.executable, script]
             jobs[name, "plain"] = pool.submit(run_one, plain, folder / name / "plain")
+            hand = folder / name / "hand" / f"{name}.py"
+            hand.parent.mkdir(parents=True, exist_ok=True)
+            hand.write_text(attached(name, folder / name / "watch.gsdb"))
+            jobs[name, "watch"] = pool.submit(run_one, [sys.executable, str(hand)], hand.parent)
         outcomes = {key: job.result() for key, job in jobs.items()}
     return {
-        name: ScriptRuns(
+        (name, mode): ScriptRuns(
             name,
             outcomes[name, "plain"],
-            outcomes[name, "watched"],
-            folder / name / "run.gsdb",
-            read_store(folder / name / "run.gsdb"),
+            outcomes[name, mode],
+            folder / name / f"{mode}.gsdb",
+            read_store(folder / name / f"{mode}.gsdb"),
         )
         for name in names
+        for mode in MODES
     }
 
 

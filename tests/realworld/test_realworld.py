@@ -1,14 +1,14 @@
-"""Real training scripts, written as users and tutorials write them, under ``gradscope run``.
+"""Real training scripts, written as users and tutorials write them, watched by gradscope.
 
-Each script in ``scripts/`` (no gradscope import) runs plain and under ``python -m gradscope run``
-in a folder of its own. These are correct scripts, so for every one: the same exit status, the
-same standard output (every printed number, and the final hash of parameters, buffers and RNG
-state: gradscope changed nothing), one recorded step per optimizer step (per backward pass
-without an optimizer), the names the user would write, the loss of every step, a closed store
-with no instrument switched off, and no warning or error from ``gradscope doctor --json``.
-
-A check that fails today because of a gradscope defect is listed in ``KNOWN_DEFECTS`` with what
-was observed; it is a strict xfail, so it turns into a failure once the defect is fixed.
+Each script in ``scripts/`` (no gradscope import) runs plain, under ``python -m gradscope run``
+(mode ``run``) and with ``gs.watch`` or an integration's callback added by hand (mode ``watch``,
+see ``ATTACH``), each in a folder of its own. These are correct scripts, so for every one: the same
+exit status, the same standard output (every printed number, and the final hash of parameters,
+buffers and RNG state: gradscope changed nothing), one recorded step per optimizer step (per
+backward pass without an optimizer), the names the user would write, the loss of every step, a
+closed store with no instrument switched off, and no warning or error from ``gradscope doctor
+--json``. A check that fails today because of a gradscope defect is listed in ``KNOWN_DEFECTS`` with
+what was observed; it is a strict xfail, so it turns into a failure once the defect is fixed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 from realworld_runs import (
+    ATTACH,
     EXPECTED_EXIT,
+    MODES,
     ScriptRuns,
     is_finite,
     prints_losses,
@@ -31,8 +33,8 @@ pytestmark = pytest.mark.slow
 
 NAMES = script_names()
 
-#: (check, script) → the defect observed. Remove an entry when its fix lands.
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
+#: (check, script, mode) → the defect observed. Remove an entry when its fix lands.
+KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {}
 
 
 CHECKS = (
@@ -42,12 +44,16 @@ CHECKS = (
 
 
 def cases(check: str, names: list[str] = NAMES) -> list[object]:
+    """``(name, mode)`` for every script and way of attaching, known defects as strict xfails."""
     assert check in CHECKS
     return [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[check, n]))
-        if (check, n) in KNOWN_DEFECTS
-        else n
+        pytest.param(
+            n, mode, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[check, n, mode])
+        )
+        if (check, n, mode) in KNOWN_DEFECTS
+        else pytest.param(n, mode, id=f"{n}-{mode}")
         for n in names
+        for mode in MODES
     ]
 
 
@@ -64,14 +70,14 @@ def selected_scripts(request: pytest.FixtureRequest) -> set[str]:
 @pytest.fixture(scope="module")
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, ScriptRuns]:
+) -> dict[tuple[str, str], ScriptRuns]:
     return run_scripts(selected_scripts(request), tmp_path_factory.mktemp("realworld"))
 
 
 @pytest.fixture
-def r(name: str, runs: dict[str, ScriptRuns]) -> ScriptRuns:
+def r(name: str, mode: str, runs: dict[tuple[str, str], ScriptRuns]) -> ScriptRuns:
     """The runs of one script, once its plain run is known to be right."""
-    got = runs[name]
+    got = runs[name, mode]
     absent = re.search(r"ModuleNotFoundError: No module named '([^']+)'", got.plain.stderr)
     if got.plain.returncode != 0 and absent:
         pytest.skip(f"the script needs {absent[1]}, which is not installed")
@@ -89,29 +95,29 @@ def r(name: str, runs: dict[str, ScriptRuns]) -> ScriptRuns:
 
 
 def store_ok(r: ScriptRuns) -> None:
-    assert r.view.error is None, f"{r.view.error}\n--- gradscope run stderr:\n{r.watched.tail()}"
+    assert r.view.error is None, f"{r.view.error}\n--- watched run's stderr:\n{r.watched.tail()}"
 
 
-@pytest.mark.parametrize("name", cases("exit"))
+@pytest.mark.parametrize(("name", "mode"), cases("exit"))
 def test_same_exit_status(name: str, r: ScriptRuns) -> None:
     got, want = r.watched.returncode, r.plain.returncode
     assert got == want, r.watched.tail()
 
 
-@pytest.mark.parametrize("name", cases("output"))
+@pytest.mark.parametrize(("name", "mode"), cases("output"))
 def test_same_printed_numbers(name: str, r: ScriptRuns) -> None:
     got, want = r.watched.training_lines(), r.plain.training_lines()
     assert got == want, r.watched.tail()
 
 
-@pytest.mark.parametrize("name", cases("final"))
+@pytest.mark.parametrize(("name", "mode"), cases("final"))
 def test_bit_identical_final_state(name: str, r: ScriptRuns) -> None:
     """Parameters, buffers and the RNG state after training hash the same."""
     got, want = r.watched.protocol("FINAL"), r.plain.protocol("FINAL")
     assert got == want, r.watched.tail()
 
 
-@pytest.mark.parametrize("name", cases("steps"))
+@pytest.mark.parametrize(("name", "mode"), cases("steps"))
 def test_one_step_per_optimizer_step(name: str, r: ScriptRuns) -> None:
     store_ok(r)
     recorded, made = r.view.steps, r.expected_steps
@@ -119,7 +125,7 @@ def test_one_step_per_optimizer_step(name: str, r: ScriptRuns) -> None:
     assert r.view.meta.get("steps") == made
 
 
-@pytest.mark.parametrize("name", cases("names"))
+@pytest.mark.parametrize(("name", "mode"), cases("names"))
 def test_parameters_named_as_the_user_names_them(name: str, r: ScriptRuns) -> None:
     store_ok(r)
     expected = r.expected_params
@@ -129,7 +135,7 @@ def test_parameters_named_as_the_user_names_them(name: str, r: ScriptRuns) -> No
     assert (missing, extra) == ([], []), f"recorded: {r.view.params}"
 
 
-@pytest.mark.parametrize("name", cases("loss"))
+@pytest.mark.parametrize(("name", "mode"), cases("loss"))
 def test_loss_of_every_step(name: str, r: ScriptRuns) -> None:
     store_ok(r)
     points, made = len(r.view.losses), r.expected_steps
@@ -138,7 +144,10 @@ def test_loss_of_every_step(name: str, r: ScriptRuns) -> None:
     assert is_finite(r.view.losses)
 
 
-@pytest.mark.parametrize("name", cases("loss_values", [n for n in NAMES if prints_losses(n)]))
+LOSS_PRINTERS = [n for n in NAMES if prints_losses(n)]
+
+
+@pytest.mark.parametrize(("name", "mode"), cases("loss_values", LOSS_PRINTERS))
 def test_loss_values_are_the_scripts(name: str, r: ScriptRuns) -> None:
     """Where the script prints the loss of each step, the store holds the same numbers."""
     store_ok(r)
@@ -148,7 +157,7 @@ def test_loss_values_are_the_scripts(name: str, r: ScriptRuns) -> None:
     assert got == pytest.approx(want, rel=1e-6), f"recorded {got[:4]}…, printed {want[:4]}…"
 
 
-@pytest.mark.parametrize("name", cases("warnings"))
+@pytest.mark.parametrize(("name", "mode"), cases("warnings"))
 def test_no_warning_added(name: str, r: ScriptRuns) -> None:
     """Watching adds no warning to the script's stderr (gradscope's own, or torch's about it)."""
     plain = set(r.plain.warnings())
@@ -156,14 +165,14 @@ def test_no_warning_added(name: str, r: ScriptRuns) -> None:
     assert added == []
 
 
-@pytest.mark.parametrize("name", cases("closed"))
+@pytest.mark.parametrize(("name", "mode"), cases("closed"))
 def test_store_closed_with_every_instrument_on(name: str, r: ScriptRuns) -> None:
     store_ok(r)
     assert "finished" in r.view.meta, "the store was never closed"
     assert r.view.meta.get("failed_instruments") == {}
 
 
-@pytest.mark.parametrize("name", cases("doctor"))
+@pytest.mark.parametrize(("name", "mode"), cases("doctor"))
 def test_doctor_finds_nothing_wrong(name: str, r: ScriptRuns) -> None:
     store_ok(r)
     serious = [a for a in r.view.doctor if a["severity"] in ("warning", "error")]
@@ -186,9 +195,12 @@ def test_the_corpus_is_complete() -> None:
     missing = [n for n in needles if not any(n in t for t in text.values())]
     assert missing == []
     assert all("gradscope" not in t for t in text.values())
+    assert set(ATTACH) == set(NAMES)  # every script is also watched by hand
 
 
 def test_known_defects_name_real_cases() -> None:
     """A misspelt entry would silently stop marking its case."""
-    unknown = [k for k in KNOWN_DEFECTS if k[0] not in CHECKS or k[1] not in NAMES]
+    unknown = [
+        k for k in KNOWN_DEFECTS if k[0] not in CHECKS or k[1] not in NAMES or k[2] not in MODES
+    ]
     assert unknown == []

@@ -1,5 +1,6 @@
-"""How a run ends: a scope never closed is closed at interpreter exit, SIGTERM under
-``gradscope run`` closes the store and still ends the process by SIGTERM."""
+"""How a run ends: a scope never closed is closed at interpreter exit, SIGTERM (under
+``gradscope run`` or with ``gs.watch``) closes the store and still ends the process by SIGTERM,
+and a script's own SIGTERM handler is left alone."""
 
 from __future__ import annotations
 
@@ -86,6 +87,48 @@ def test_a_scope_never_closed_keeps_every_step_at_exit(tmp_path: Path) -> None:
         assert run.steps == list(range(7))
         assert run.meta["steps"] == 7
         assert "finished" in run.meta
+
+
+WATCHED_TERMINATED = TERMINATED.replace(
+    "import os, signal, time",
+    "import os, signal, sys, time\nimport gradscope as gs\nscope = gs.watch(model, opt, "
+    "store=sys.argv[1])",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_sigterm_with_gs_watch_closes_the_store_and_ends_by_sigterm(tmp_path: Path) -> None:
+    script = tmp_path / "terminated.py"
+    script.write_text(textwrap.dedent(WATCHED_TERMINATED))
+    store = tmp_path / "term.gsdb"
+    done = python(str(script), str(store), cwd=tmp_path)
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert done.stdout == "".join(f"step {i}\n" for i in range(5))
+    with gs.open_store(store) as run:
+        assert run.steps == list(range(5))
+        assert "finished" in run.meta
+
+
+def test_sigterm_handler_is_installed_only_over_the_default_and_removed_at_close(
+    tmp_store: Path,
+) -> None:
+    model = nn.Linear(2, 1)
+    before = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with gs.watch(model, store=tmp_store):
+            assert signal.getsignal(signal.SIGTERM) is lifetime._on_sigterm
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        def own(signum: int, frame: object) -> None: ...
+
+        signal.signal(signal.SIGTERM, own)
+        with gs.watch(model, store=tmp_store.with_name("own.gsdb")):
+            assert signal.getsignal(signal.SIGTERM) is own
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @pytest.mark.slow
