@@ -130,7 +130,7 @@ class Discovery:
     def _step_pre(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._instrument.enabled and (
             self.scope is None
-            or all(o is not stepping_optimizer(optimizer) for o in self.scope._optimizers)
+            or all(o is not stepping_optimizer(optimizer) for o in self.scope.optimizers)
         ):
             self._instrument.run(self._adopt_optimizer, optimizer)
 
@@ -164,7 +164,7 @@ class Discovery:
         if is_loss_module(module) or not any(True for _ in module.parameters()):
             return
         partners = self._partners(module) or [("", module)]
-        first = self.scope is None or not self.scope._models
+        first = self.scope is None or not self.scope.models
         for name, m in partners:
             if m is not module and m in self._known_modules:
                 continue
@@ -195,7 +195,7 @@ class Discovery:
         return []
 
     def _unique(self, name: str) -> str:
-        taken = self.scope._models if self.scope is not None else {}
+        taken = self.scope.models if self.scope is not None else {}
         out, n = name, 1
         while out in taken:
             n += 1
@@ -215,7 +215,7 @@ class Discovery:
             return
         for ref in list(self._optimizers):
             opt = ref()
-            if opt is None or any(o is opt for o in scope._optimizers):
+            if opt is None or any(o is opt for o in scope.optimizers):
                 continue
             if any(scope.watches(p) for g in opt.param_groups for p in g["params"]):
                 scope.add_optimizer(opt)
@@ -232,7 +232,7 @@ class Discovery:
         if unknown:
             _, modules = variable_names(script_namespaces())
             found = owners(unknown, modules)
-            plain = len(found) == 1 and (self.scope is None or not self.scope._models)
+            plain = len(found) == 1 and (self.scope is None or not self.scope.models)
             for name, module in found:
                 if module not in self._known_modules:
                     self._add_model(module, "" if plain else self._unique(name))

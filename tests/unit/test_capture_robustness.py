@@ -16,10 +16,10 @@ from gradscope.errors import InstrumentError
 
 STEPS = 4
 
-#: (what to break, the instrument that owns it). ``scope.py`` imports ``capture_state`` by name,
-#: so the name it calls is ``gradscope.scope.capture_state``.
+#: (what to break, the instrument that owns it). The step path imports ``capture_state`` by name,
+#: so the name it calls is ``gradscope.capture.step.capture_state``.
 BREAKABLE = {
-    "optimizer-state": ("gradscope.scope.capture_state", "optimizer"),
+    "optimizer-state": ("gradscope.capture.step.capture_state", "optimizer"),
     "activations": ("gradscope.capture.modules.activation_summary", "modules"),
     "histograms": ("gradscope.capture.params.histograms", "histograms"),
 }

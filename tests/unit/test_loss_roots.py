@@ -102,7 +102,7 @@ class SAM(torch.optim.Optimizer):
     """Sharpness-aware minimisation as it is usually written: a wrapper whose base optimizer
     steps from ``second_step()``, after a second pass at perturbed weights."""
 
-    def __init__(self, params, base, rho: float = 0.05, **kwargs) -> None:  # noqa: ANN001
+    def __init__(self, params, base, rho: float = 0.05, **kwargs) -> None:
         super().__init__(params, dict(rho=rho, **kwargs))
         self.base_optimizer = base(self.param_groups, **kwargs)
         self.param_groups = self.base_optimizer.param_groups
