@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 import torch
+from export_helpers import HIST_EVERY, STEPS
 from torch import nn
 
 import gradscope as gs
-
-STEPS = 12
-HIST_EVERY = 4
 
 
 class MLP(nn.Module):
@@ -78,16 +74,3 @@ def nan_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store_copy(store: Path, tmp_path: Path) -> Path:
     """A writable copy of ``store`` for tests that change rows."""
     return Path(shutil.copy(store, tmp_path / "copy.gsdb"))
-
-
-def same(a: float | None, b: float | None) -> bool:
-    """Equal, with NaN equal to NaN."""
-    if a is None or b is None:
-        return a is b
-    return (math.isnan(a) and math.isnan(b)) or a == b
-
-
-def execute(path: Path, sql: str, args: tuple[object, ...] = ()) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute(sql, args)
-    conn.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import STEPS, execute
+from export_helpers import STEPS, execute
 
 from gradscope.cli import GradscopeGroup
 from gradscope.export.cli import export_command, progress_bar

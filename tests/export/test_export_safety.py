@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import STEPS
+from export_helpers import STEPS
 
 from gradscope.cli import main
 from gradscope.errors import GradscopeError

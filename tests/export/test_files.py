@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STEPS, execute, same
+from export_helpers import STEPS, execute, same
 
 import gradscope as gs
 from gradscope.export import to_csv, to_parquet

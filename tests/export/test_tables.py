@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import STEPS, execute
+from export_helpers import STEPS, execute
 
 import gradscope as gs
 from gradscope.export import tables

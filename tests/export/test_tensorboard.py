@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HIST_EVERY, STEPS, same
+from export_helpers import HIST_EVERY, STEPS, same
 
 import gradscope as gs
 from gradscope.export import to_tensorboard

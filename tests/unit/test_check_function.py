@@ -1,0 +1,63 @@
+"""``gs.check_function``: the verdict on a custom Function, and where a wrong backward is wrong."""
+
+from __future__ import annotations
+
+import torch
+
+import gradscope as gs
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad
+
+
+class WrongSecondInput(torch.autograd.Function):
+    """x * y whose backward forgets to multiply y's gradient by x."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, y = ctx.saved_tensors
+        return grad * y, grad
+
+
+def test_a_right_backward_passes() -> None:
+    result = gs.check_function(Square, torch.randn(5))
+    assert result and result.ok and result.skipped is None
+    assert "agrees" in result.message
+
+
+def test_a_wrong_backward_names_the_input_and_element() -> None:
+    torch.manual_seed(0)
+    x, y = torch.randn(4), torch.randn(4)
+    x_before = x.clone()
+    result = gs.check_function(WrongSecondInput, x, y)
+    assert not result
+    assert result.input_index == 1  # y's gradient is the wrong one
+    assert result.element is not None and len(result.element) == 1
+    assert abs(result.analytical - result.numerical) == result.max_error > 0.1
+    assert torch.equal(x, x_before) and x.dtype == torch.float32  # the caller's tensor untouched
+
+
+def test_plain_callables_and_non_tensor_inputs() -> None:
+    assert gs.check_function(lambda a, k: a.sin() * k, torch.randn(3), 2.0)
+    skipped = gs.check_function(lambda n: torch.ones(n), 3)
+    assert skipped and skipped.skipped == "no differentiable input"
+
+
+def test_inputs_too_large_are_skipped_with_advice() -> None:
+    result = gs.check_function(Square, torch.randn(5000))
+    assert result.skipped == "inputs too large"
+    assert "smaller example" in result.message
