@@ -98,7 +98,7 @@ def test_fit_records_a_store_the_report_and_dashboard_read(tmp_store: Path) -> N
 
 
 def test_grad_norms_are_from_steps_after_the_first(tmp_store: Path) -> None:
-    """What holds today: every step from the second on has a finite, positive gradient norm."""
+    """Every step from the second on has a finite, positive gradient norm."""
     cb = GradscopeCallback(store=tmp_store)
     fit([cb])
     with gs.open_store(tmp_store) as run:

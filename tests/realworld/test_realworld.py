@@ -7,7 +7,7 @@ exit status, the same standard output (every printed number, and the final hash 
 buffers and RNG state: gradscope changed nothing), one recorded step per optimizer step (per
 backward pass without an optimizer), the names the user would write, the loss of every step, a
 closed store with no instrument switched off, and no warning or error from ``gradscope doctor
---json``. A check that fails today because of a gradscope defect is listed in ``KNOWN_DEFECTS`` with
+--json``. A check that fails because of a known gradscope defect is listed in ``KNOWN_DEFECTS`` with
 what was observed; it is a strict xfail, so it turns into a failure once the defect is fixed.
 """
 
