@@ -87,6 +87,13 @@ def demo(
     from gradscope.demo_live import is_interactive, run_demo_live
 
     if open_tui if open_tui is not None else is_interactive():
+        from gradscope.extras import require
+
+        require(
+            "textual",
+            "textual_plotext",
+            what="the live dashboard of the demo (--no-tui runs without it)",
+        )
         _, code = run_demo_live(model, steps=steps, store=store, every=every)
         sys.exit(code)  # the training process printed its report and where the store is
     from gradscope.demo import run_demo

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradscope.errors import GradscopeError
+from gradscope.extras import require
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph
@@ -45,6 +46,7 @@ def pipe(dot_text: str, fmt: str) -> bytes:
     """Lay out DOT text with ``dot`` and return the image bytes."""
     if not has_dot():
         raise GradscopeError(INSTALL_HINT)
+    require("graphviz", what="drawing svg/png/pdf images (DOT text needs nothing)")
     import graphviz
 
     try:

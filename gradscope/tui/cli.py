@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from gradscope.errors import GradscopeError
+from gradscope.extras import require
 
 #: A store up to this size is read whole once before the dashboard opens, so a damaged page
 #: fails here as one line. A larger one opens at once: reading 1.7 GB (100,000 steps x 200
@@ -50,6 +51,7 @@ def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None
     from gradscope.tui.data import newest_store, open_data
 
     try:
+        require("textual", "textual_plotext", what="the dashboard")
         path = store if store is not None else newest_store("runs")
         small = _size(resolve(path, rank)) <= CHECK_LIMIT
         data = open_data(open_store(path, rank=rank, check=small))
