@@ -59,7 +59,6 @@ class ParamInfo:
     requires_grad: bool
     module: str
     aliases: tuple[str, ...] = ()
-    sparse_grad: bool = False
 
     @property
     def numel(self) -> int:

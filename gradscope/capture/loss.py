@@ -64,10 +64,6 @@ class BackwardRoots:
                 self.source = None
                 self.listeners = []
 
-    @property
-    def installed(self) -> bool:
-        return self._users > 0
-
     def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
         roots = self
 

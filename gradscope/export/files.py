@@ -19,7 +19,6 @@ from gradscope.errors import GradscopeError
 from gradscope.export.output import StagedFiles, check_folder, refuse_existing
 from gradscope.export.tables import Layout, Progress, opened_runs, plan, walk
 
-TABLES = ("params", "steps", "modules")
 ROW_GROUP_ROWS = 65_536
 _INTS = {"step", "rank", "n_backward", "calls"}
 _BOOLS = {"logged", "training"}

@@ -225,14 +225,6 @@ class StoreData:
         """The grad-norm trend of one parameter, oldest first."""
         return list(self.spark_points(param).values())
 
-    def combined_spark(self, params: list[str]) -> list[float]:
-        """The L2 norm of several parameters' grad norms, step by step (a module's trend)."""
-        totals: dict[int, float] = {}
-        for param in params:
-            for step, value in self.spark_points(param).items():
-                totals[step] = totals.get(step, 0.0) + value * value
-        return [math.sqrt(totals[s]) for s in sorted(totals)]
-
     def header_series(self, which: str) -> list[float]:
         """Loss or LR samples for the header's sparklines, ending with the current value."""
         pts = self.loss if which == "loss" else self.lr

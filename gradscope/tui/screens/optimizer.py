@@ -33,7 +33,6 @@ class OptimizerScreen(DashboardScreen):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._schedules: dict[tuple[int, int], BinnedSeries] = {}
-        self._last: int | None = None
 
     def compose_body(self) -> ComposeResult:
         with KeyScroll(id="optimizer-body"):
