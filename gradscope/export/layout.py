@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gradscope.errors import GradscopeError, StoreError
+from gradscope.errors import GradscopeError
 from gradscope.records import MODULE_METRICS, PARAM_METRICS
 from gradscope.store.reader import Run
 
@@ -22,11 +22,8 @@ HISTOGRAM_KINDS = ("grad", "weight")
 
 
 def cursor(run: Run, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-    """A streaming cursor on the run's read-only connection (the reader has no row iterator)."""
-    try:
-        return run._conn.execute(sql, args)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{str(run.path)!r} is damaged and cannot be read ({exc})") from None
+    """A streaming cursor on the run's read-only connection."""
+    return run.cursor(sql, args)
 
 
 def real(value: Any) -> Any:

@@ -35,10 +35,10 @@ from gradscope.records import (
     StepBatch,
 )
 from gradscope.store import schema
+from gradscope.store.checks import check_store_file
 from gradscope.store.codec import encode_real
 from gradscope.store.connect import connect
 from gradscope.store.lock import WriterLock
-from gradscope.store.reader import check_store_file
 
 Item = tuple[str, Any]
 
