@@ -13,50 +13,23 @@ retried with back-off until the lock is free, and ``on_notice`` says so once.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
-import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gradscope.errors import GradscopeError
-from gradscope.records import (
-    MODULE_METRICS,
-    PARAM_METRICS,
-    Alert,
-    ModuleInfo,
-    OptimizerInfo,
-    ParamInfo,
-    StepBatch,
-)
 from gradscope.store import schema
 from gradscope.store.checks import check_store_file
-from gradscope.store.codec import encode_real
 from gradscope.store.connect import connect
 from gradscope.store.lock import WriterLock
+from gradscope.store.rows import RowEncoder
 
 Item = tuple[str, Any]
 
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=_jsonable)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-_real = encode_real  # NaN as text: see gradscope.store.codec
 
 #: Seconds between attempts to write while another client holds the store's lock (each attempt
 #: itself waits ``BUSY_TIMEOUT`` for the lock): doubling from the first to the last value.
@@ -158,8 +131,7 @@ class StoreWriter:
         self._flush_to = 0
         self._closing = False
         self._failed: BaseException | None = None
-        self._param_ids: dict[str, int] = {}
-        self._module_ids: dict[str, int] = {}
+        self._rows = RowEncoder()
         self._noticed: set[str] = set()
         self._lock = WriterLock(make_folder(path))
         self._lock.acquire()  # refuses while another scope or process writes this store
@@ -276,13 +248,13 @@ class StoreWriter:
     def _commit(self, conn: sqlite3.Connection, items: list[Item]) -> bool:
         """Write ``items`` in one transaction; ``False`` when another client holds the lock
         (nothing was written: the caller retries)."""
-        ids = dict(self._param_ids), dict(self._module_ids)
+        ids = self._rows.snapshot()
         try:
             with conn:
                 for kind, payload in items:
-                    self._write(conn, kind, payload)
+                    self._rows.write(conn, kind, payload)
         except Exception as exc:
-            self._param_ids, self._module_ids = ids  # rolled back with the transaction
+            self._rows.restore(ids)  # rolled back with the transaction
             if not is_busy(exc):
                 self._fail(exc)
                 return True
@@ -316,167 +288,6 @@ class StoreWriter:
         self._failed = exc
         if self._on_error is not None:
             self._on_error(exc)
-
-    def _write(self, conn: sqlite3.Connection, kind: str, payload: Any) -> None:
-        getattr(self, f"_write_{kind}")(conn, payload)
-
-    def _write_meta(self, conn: sqlite3.Connection, meta: dict[str, Any]) -> None:
-        conn.executemany(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            [(k, _json(v)) for k, v in meta.items()],
-        )
-
-    def _write_params(self, conn: sqlite3.Connection, params: Sequence[ParamInfo]) -> None:
-        for p in params:
-            if p.name in self._param_ids:
-                continue
-            cur = conn.execute(
-                "INSERT INTO params (name, aliases, shape, dtype, device, requires_grad, module)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    p.name,
-                    _json(p.aliases),
-                    _json(p.shape),
-                    p.dtype,
-                    p.device,
-                    int(p.requires_grad),
-                    p.module,
-                ),
-            )
-            self._param_ids[p.name] = int(cur.lastrowid or 0)
-
-    def _write_modules(self, conn: sqlite3.Connection, modules: Sequence[ModuleInfo]) -> None:
-        for m in modules:
-            if m.path in self._module_ids:
-                continue
-            cur = conn.execute(
-                "INSERT INTO modules (path, type, parent, n_params, buffers)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (m.path, m.type, m.parent, m.n_params, _json(m.buffers)),
-            )
-            self._module_ids[m.path] = int(cur.lastrowid or 0)
-
-    def _write_optimizers(self, conn: sqlite3.Connection, opts: Sequence[OptimizerInfo]) -> None:
-        conn.executemany(
-            "INSERT OR REPLACE INTO optimizers (id, type, defaults, groups) VALUES (?, ?, ?, ?)",
-            [
-                (o.index, o.type, _json(o.defaults), _json([asdict(g) for g in o.groups]))
-                for o in opts
-            ],
-        )
-
-    def _write_late(self, conn: sqlite3.Connection, late: tuple[int, dict[str, float]]) -> None:
-        """Scalars logged after their step ended (``opt.step(); scope.log(acc=...)``)."""
-        step, scalars = late
-        row = conn.execute("SELECT scalars FROM steps WHERE step = ?", (step,)).fetchone()
-        if row is None:
-            return
-        merged = {**(json.loads(row[0]) if row[0] else {}), **scalars}
-        loss = merged.pop("loss", None)
-        conn.execute("UPDATE steps SET scalars = ? WHERE step = ?", (_json(merged), step))
-        if loss is not None:
-            conn.execute("UPDATE steps SET loss = ? WHERE step = ?", (_real(loss), step))
-
-    def _write_alerts(self, conn: sqlite3.Connection, alerts: Sequence[Alert]) -> None:
-        conn.executemany(
-            'INSERT INTO alerts (code, severity, "where", step, message, details)'
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(a.code, a.severity, a.where, a.step, a.message, _json(a.details)) for a in alerts],
-        )
-
-    def _write_batch(self, conn: sqlite3.Connection, b: StepBatch) -> None:
-        pid = self._param_ids
-        conn.executemany(
-            "INSERT OR REPLACE INTO steps (step, wall_time, duration, loss, n_backward, logged,"
-            " lrs, scalars, detail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    s.step,
-                    s.wall_time,
-                    s.duration,
-                    _real(s.loss),
-                    s.n_backward,
-                    int(s.logged),
-                    _json(s.lrs),
-                    _json(s.scalars) if s.scalars else None,
-                    s.detail_reason,
-                )
-                for s in b.steps
-            ],
-        )
-        cols = ", ".join(PARAM_METRICS)
-        marks = ", ".join("?" for _ in PARAM_METRICS)
-        conn.executemany(
-            f"INSERT OR REPLACE INTO param_stats (param_id, step, {cols}) VALUES (?, ?, {marks})",
-            [
-                (pid[p.param], p.step, *(_real(p.values.get(m)) for m in PARAM_METRICS))
-                for p in b.params
-                if p.param in pid
-            ],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO state_stats (param_id, name, step, value) VALUES (?, ?, ?, ?)",
-            [
-                (pid[s.param], f"{s.key}.{stat}", s.step, _real(value))
-                for s in b.states
-                if s.param in pid
-                for stat, value in s.values.items()
-            ],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO group_stats (optimizer, grp, step, lr, hparams)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(g.optimizer, g.group, g.step, _real(g.lr), _json(g.hparams)) for g in b.groups],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO histograms (param_id, kind, step, scale, lo, hi, counts, nan,"
-            " posinf, neginf, zeros, sampled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    pid[h.param],
-                    h.kind,
-                    h.step,
-                    h.scale,
-                    h.lo,
-                    h.hi,
-                    struct.pack(f"<{len(h.counts)}I", *h.counts),
-                    h.nan,
-                    h.posinf,
-                    h.neginf,
-                    h.zeros,
-                    h.sampled,
-                )
-                for h in b.histograms
-                if h.param in pid
-            ],
-        )
-        mid = self._module_ids
-        mcols = ", ".join(MODULE_METRICS)
-        mmarks = ", ".join("?" for _ in MODULE_METRICS)
-        conn.executemany(
-            f"INSERT OR REPLACE INTO module_stats (module_id, step, calls, training, shape, dtype,"
-            f" device, {mcols}) VALUES (?, ?, ?, ?, ?, ?, ?, {mmarks})",
-            [
-                (
-                    mid[m.module],
-                    m.step,
-                    m.calls,
-                    int(m.training),
-                    _json(m.shape),
-                    m.dtype,
-                    m.device,
-                    *(_real(m.values.get(k)) for k in MODULE_METRICS),
-                )
-                for m in b.modules
-                if m.module in mid
-            ],
-        )
-        if b.alerts:
-            self._write_alerts(conn, b.alerts)
-        conn.executemany(
-            'INSERT INTO events (step, kind, "where", details) VALUES (?, ?, ?, ?)',
-            [(e.step, e.kind, e.where, _json(e.details)) for e in b.events],
-        )
 
 
 def _delays() -> Iterator[float]:
