@@ -32,9 +32,8 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope import scope as scope_module
-from gradscope.capture import backward, loss, modules
-from gradscope.store.writer import StoreWriter
+from gradscope.capture import backward, loss, modules, step
+from gradscope.store.rows import RowEncoder
 
 try:
     from .models import MODELS
@@ -44,9 +43,9 @@ except ImportError:  # run as a script: python tests/bench/breakdown.py
 
 WRITER = "store writer (its thread's CPU)"
 ENTRY_POINTS: list[tuple[Any, str, str]] = [
-    (scope_module.Scope, "_step_started", "optimizer pre-step"),
-    (scope_module.Scope, "_step_finished", "optimizer post-step"),
-    (scope_module.Scope, "_backward_ended", "backward end"),
+    (step.StepPath, "_step_started", "optimizer pre-step"),
+    (step.StepPath, "_step_finished", "optimizer post-step"),
+    (step.StepPath, "backward_ended", "backward end"),
     (modules.ModuleWatcher, "_record", "module forward"),
     (modules.ModuleWatcher, "_grad_seen", "module output grad"),
     (backward.BackwardTracker, "_seen", "parameter grad hooks"),
@@ -75,21 +74,21 @@ def instrument(totals: dict[str, float]) -> Callable[[], None]:
 
         setattr(owner, attr, timed)
 
-    write = StoreWriter._write
+    write = RowEncoder.write
 
-    def timed_write(self: StoreWriter, *args: Any) -> None:
+    def timed_write(self: RowEncoder, *args: Any) -> None:
         start = time.thread_time()
         try:
             write(self, *args)
         finally:
             totals[WRITER] += time.thread_time() - start
 
-    StoreWriter._write = timed_write  # type: ignore[method-assign]
+    RowEncoder.write = timed_write  # type: ignore[method-assign]
 
     def undo() -> None:
         for owner, attr, original in originals:
             setattr(owner, attr, original)
-        StoreWriter._write = write  # type: ignore[method-assign]
+        RowEncoder.write = write  # type: ignore[method-assign]
 
     return undo
 
