@@ -26,7 +26,7 @@ from torch.optim import Optimizer
 
 from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.carry import CarryCheck
-from gradscope.capture.ddp import DesyncCheck, refuse_sharded, world
+from gradscope.capture.ddp import DesyncCheck
 from gradscope.capture.flight import FlightRecorder
 from gradscope.capture.graph_snapshot import GraphSnapshot
 from gradscope.capture.guard import (
@@ -59,6 +59,7 @@ from gradscope.capture.run_info import default_store_path, run_info
 from gradscope.capture.step import StepPath
 from gradscope.capture.step_checks import StepChecks
 from gradscope.capture.step_send import StepSender
+from gradscope.capture.world import refuse_sharded, world
 from gradscope.doctor.live import LiveDoctor
 from gradscope.errors import GradscopeError, GradscopeWarning
 from gradscope.options import WatchOptions

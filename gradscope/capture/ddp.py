@@ -1,4 +1,7 @@
-"""Data-parallel runs: which rank this is, and the cross-rank check behind ``ddp-desync``.
+"""Data-parallel runs: the cross-rank check behind ``ddp-desync``.
+
+The numbers and the rule that compares them are in :mod:`gradscope.capture.rank_compare`; the
+rank and world size in :mod:`gradscope.capture.world`.
 
 DistributedDataParallel keeps every rank's parameters identical by all-reducing gradients;
 when something rank-local changes a parameter (an in-place edit on one rank, a forward that
@@ -22,9 +25,7 @@ Collectives are only safe when every rank makes the same calls in the same order
 
 from __future__ import annotations
 
-import math
 import os
-import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -37,11 +38,11 @@ from torch.optim import Optimizer
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import OPTIMIZER_STEP_POST, HookGroup
 from gradscope.capture.naming import WatchedParam
-from gradscope.capture.pending import by_device
+from gradscope.capture.rank_compare import QUANTITIES, compare_ranks, disagree, local_numbers
+from gradscope.capture.world import ddp_modules, initialised
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
 from gradscope.records import Event
-from gradscope.store.ranks import env_world
 
 try:
     import torch.distributed as dist
@@ -50,55 +51,12 @@ except ImportError:  # pragma: no cover - builds without distributed support
 
 #: Seconds each rank waits for the others before the first cross-rank check.
 HANDSHAKE_TIMEOUT = 30.0
-#: Relative difference (of a parameter's own magnitude) above which ranks disagree. DDP makes
-#: the replicas bit-identical, so any real drift is many orders of magnitude above this.
-RTOL = 1e-6
 #: At most this many parameters are reported per checked step (the worst first).
 MAX_EVENTS_PER_CHECK = 10
 #: Per-rank values are kept in the event for worlds up to this size.
 MAX_RANKS_IN_DETAILS = 16
-#: What is compared, per parameter, in this order.
-QUANTITIES = ("weight_sum", "weight_norm", "grad_norm")
 
-_NO_GRAD = -1.0  # grad_norm of a parameter whose .grad is None
 _handshakes = 0  # handshakes begun in this process: the n-th scope meets the n-th on each rank
-
-
-def world() -> tuple[int, int]:
-    """``(rank, world_size)``: from torch.distributed once initialised, else the environment."""
-    if _initialised():
-        return dist.get_rank(), dist.get_world_size()
-    return env_world()
-
-
-def _initialised() -> bool:
-    return dist is not None and dist.is_available() and dist.is_initialized()
-
-
-def ddp_modules(models: Mapping[str, nn.Module]) -> list[nn.Module]:
-    """Every ``DistributedDataParallel`` in the watched models (wrapping them or inside them)."""
-    if dist is None or not dist.is_available():
-        return []
-    ddp = nn.parallel.DistributedDataParallel
-    out: list[nn.Module] = []
-    for model in models.values():
-        out += [m for m in model.modules() if isinstance(m, ddp) and all(m is not o for o in out)]
-    return out
-
-
-def refuse_sharded(model: nn.Module) -> None:
-    """Raise for FSDP models: each rank holds a shard, so per-parameter statistics would lie."""
-    fsdp = sys.modules.get("torch.distributed.fsdp")  # a sharded model has imported it
-    kinds = tuple(
-        k for k in (getattr(fsdp, "FullyShardedDataParallel", None),
-                    getattr(fsdp, "FSDPModule", None)) if isinstance(k, type)
-    )  # fmt: skip
-    if kinds and any(isinstance(m, kinds) for m in model.modules()):
-        raise GradscopeError(
-            "gradscope.watch does not support FSDP-sharded models (each rank holds only a shard "
-            "of every parameter): watch the model under DistributedDataParallel, or unsharded "
-            "in a single process"
-        )
 
 
 class DesyncCheck:
@@ -163,7 +121,7 @@ class DesyncCheck:
     def _after_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         step = self._steps
         self._steps += 1
-        if not (self.instrument.enabled and self.is_due(step) and _initialised()):
+        if not (self.instrument.enabled and self.is_due(step) and initialised()):
             return
         if dist.get_world_size() < 2 or os.environ.get("GRADSCOPE_DDP_CHECK") == "0":
             return
@@ -312,106 +270,6 @@ class DesyncCheck:
                     q: [row[k] for row in per_rank] for k, q in enumerate(QUANTITIES)
                 }
             self._emit(Event(step, "ddp_desync", wp.name, details))
-
-
-# -- numbers (pure functions of tensors, so they are easy to test) --------------------------------
-
-
-@torch.no_grad()
-def local_numbers(params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``[weight sum, weight norm, grad norm]`` per parameter, float64, flat, on the CPU or on
-    the parameters' device when they all share one.
-
-    Non-finite values become large finite sentinels so that reductions compare them too; a
-    missing gradient is ``-1``.
-    """
-    rows = [_row(p) for p in params]
-    if not rows:
-        return torch.zeros(0, dtype=torch.float64)
-    groups = by_device(rows)
-    if len(groups) == 1:
-        out = torch.stack(rows)
-    else:
-        parts = [torch.stack([rows[i] for i in idx]).cpu() for idx in groups]
-        out = torch.empty(len(rows), 3, dtype=torch.float64)
-        for idx, part in zip(groups, parts, strict=True):
-            out[idx] = part
-    return torch.nan_to_num(out, nan=1e300, posinf=1e301, neginf=-1e301).reshape(-1)
-
-
-def _row(p: torch.Tensor) -> torch.Tensor:
-    w = _real(p.detach())
-    g = p.grad
-    if g is None:
-        gnorm = torch.tensor(_NO_GRAD, dtype=torch.float64, device=w.device)
-    else:
-        g = g.coalesce().values() if g.is_sparse else g
-        gnorm = torch.linalg.vector_norm(_real(g.detach()), dtype=torch.float64)
-    wsum = w.sum(dtype=torch.float64)
-    wnorm = torch.linalg.vector_norm(w, dtype=torch.float64)
-    return torch.stack([wsum, wnorm, gnorm.to(w.device)])
-
-
-def _real(t: torch.Tensor) -> torch.Tensor:
-    return torch.view_as_real(t) if t.is_complex() else t
-
-
-def _scale(a: torch.Tensor, b: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-    """The magnitude each difference is judged against, per parameter and quantity.
-
-    A sum can be near zero while its terms are not, so the weight sum is measured against
-    ``sqrt(numel) * ‖w‖`` (the largest the sum can be); norms against themselves.
-    """
-    norms = torch.maximum(a.abs(), b.abs())
-    return torch.stack([sizes.sqrt() * norms[:, 1], norms[:, 1], norms[:, 2]], dim=1)
-
-
-def disagree(hi: torch.Tensor, lo: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-    """Per parameter: whether the largest and smallest value of any quantity differ."""
-    return ((hi - lo) > RTOL * _scale(hi, lo, sizes)).any(dim=1)
-
-
-def values_disagree(a: Sequence[float], b: Sequence[float], numel: int) -> bool:
-    """:func:`disagree` for two ranks' ``QUANTITIES`` of one parameter, in plain floats."""
-    norm, gnorm = max(abs(a[1]), abs(b[1])), max(abs(a[2]), abs(b[2]))
-    scales = (math.sqrt(numel) * norm, norm, gnorm)
-    return any(abs(x - y) > RTOL * s for x, y, s in zip(a, b, scales, strict=True))
-
-
-def compare_ranks(per_rank: list[list[float]], numel: int) -> dict[str, Any] | None:
-    """Which ranks disagree about one parameter, against the largest group that agrees.
-
-    ``per_rank[r]`` is rank ``r``'s ``QUANTITIES``. Ties go to the group with the lowest rank
-    (rank 0 is where DDP broadcast the parameters from), so with two ranks the other is named.
-    """
-    n = len(per_rank)
-    if n > 64:  # O(n²) comparisons: against rank 0 only
-        reference = 0
-    else:
-        counts = [
-            sum(not values_disagree(per_rank[r], per_rank[s], numel) for s in range(n))
-            for r in range(n)
-        ]
-        reference = max(range(n), key=lambda r: (counts[r], -r))
-    ref = per_rank[reference]
-    differ = [r for r in range(n) if values_disagree(ref, per_rank[r], numel)]
-    if not differ:
-        return None
-    quantities, max_abs, rel = [], {}, 0.0
-    for k, q in enumerate(QUANTITIES):
-        diff = max(abs(per_rank[r][k] - ref[k]) for r in differ)
-        if diff > 0:
-            quantities.append(q)
-            max_abs[q] = diff
-            scale = math.sqrt(numel) * abs(ref[1]) if k == 0 else abs(ref[k])
-            rel = max(rel, diff / scale if scale > 0 else math.inf)
-    return {
-        "ranks": differ,
-        "reference": reference,
-        "quantities": quantities,
-        "max_abs_diff": max_abs,
-        "rel_diff": min(rel, 1e300),
-    }
 
 
 def _comm_device(group: Any, wps: list[WatchedParam]) -> torch.device:

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from gradscope.capture.ddp import world
 from gradscope.capture.naming import unwrap
+from gradscope.capture.world import world
 from gradscope.options import WatchOptions
 from gradscope.store.ranks import shared_default, timestamped_default
 

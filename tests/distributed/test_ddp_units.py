@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from torch import nn
 
 import gradscope as gs
-from gradscope.capture.ddp import compare_ranks, disagree, local_numbers, values_disagree
+from gradscope.capture.rank_compare import compare_ranks, disagree, local_numbers, values_disagree
 from gradscope.cli import main
 from gradscope.doctor.context import Context
 from gradscope.doctor.rules import ddp_desync
