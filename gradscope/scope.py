@@ -14,9 +14,8 @@ backward pass begins (or the scope closes) and the update is measured then.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +34,10 @@ from gradscope.capture.guard import (
     flush_warnings,
     has_deferred_warnings,
 )
-from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE, HookGroup
+from gradscope.capture.handles import HookGroup
 from gradscope.capture.lifetime import close_at_exit, discard_at_exit
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.manual import ManualUpdates
-from gradscope.capture.naming import (
-    WatchedParam,
-    caller_names,
-    collect_modules,
-    collect_params,
-    matches,
-    module_infos,
-    user_frame,
-)
-from gradscope.capture.optimizer import (
-    optimizer_info,
-    stepping_optimizer,
-)
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.pending import Pending
 from gradscope.capture.registry import ParamRegistry
@@ -59,6 +45,7 @@ from gradscope.capture.run_info import default_store_path, run_info
 from gradscope.capture.step import StepPath
 from gradscope.capture.step_checks import StepChecks
 from gradscope.capture.step_send import StepSender
+from gradscope.capture.watched import Watched, WatchTypeError, optimizer_list
 from gradscope.capture.world import refuse_sharded, world
 from gradscope.doctor.live import LiveDoctor
 from gradscope.errors import GradscopeError, GradscopeWarning
@@ -66,34 +53,6 @@ from gradscope.options import WatchOptions
 from gradscope.records import Alert
 from gradscope.store.ranks import rank_path, timestamped_default
 from gradscope.store.writer import StoreWriter
-
-
-class WatchTypeError(GradscopeError, TypeError):
-    """``watch`` was handed something that is not a module or an optimizer."""
-
-
-def _optimizers(optimizer: Optimizer | Sequence[Optimizer] | None) -> list[Optimizer]:
-    if optimizer is None:
-        return []
-    single = isinstance(optimizer, Optimizer) or isinstance(
-        getattr(optimizer, "optimizer", None), Optimizer
-    )
-    opts = [optimizer] if single else optimizer
-    if not isinstance(opts, (list, tuple)):
-        raise WatchTypeError(
-            "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of them, "
-            f"got {type(optimizer).__name__}"
-        )
-    for i, opt in enumerate(opts):
-        if not isinstance(opt, Optimizer) and not isinstance(
-            getattr(opt, "optimizer", None), Optimizer
-        ):
-            raise WatchTypeError(
-                f"gradscope.watch expects every optimizer in the list to be a "
-                f"torch.optim.Optimizer, but item {i} is {type(opt).__name__} ({opt!r:.40}); "
-                "pass only the optimizers"
-            )
-    return list(opts)
 
 
 class Scope:
@@ -124,15 +83,13 @@ class Scope:
         if model is not None:
             refuse_sharded(model)  # before the store file exists
         self.options = options or WatchOptions()
-        optimizers = _optimizers(optimizer)
+        optimizers = optimizer_list(optimizer)
         self._optimizers: list[Optimizer] = []
         self._closed = False
         self._hooks = HookGroup()
         self._instruments = Instruments(strict=self.options.strict)
         self._models: dict[str, nn.Module] = {}
         self._reg = ParamRegistry()
-        #: The signature of each optimizer's param groups (``add_param_group`` changes it).
-        self._signatures: list[tuple[int, ...]] = []
         rank, world_size = world()
         shared = world_size > 1
         if store is not None:
@@ -209,7 +166,20 @@ class Scope:
             doctor=doctor,
             warnings=AlertWarnings(self.path) if warn else None,
             graph=self._graph,
-            sync_groups=self._sync_groups,
+            sync_groups=lambda index: self._watched.sync_groups(index),
+        )
+        self._watched = Watched(
+            options=self.options,
+            reg=self._reg,
+            models=self._models,
+            optimizers=self._optimizers,
+            writer=self._writer,
+            hooks=self._hooks,
+            path=self._path,
+            manual=self._manual,
+            checks=self._checks,
+            ddp=self._ddp,
+            graph=self._graph,
         )
         self._doctor = doctor
         close_at_exit(self)  # weakly: a scope never closed still keeps its last steps
@@ -234,31 +204,8 @@ class Scope:
 
         Parameters already watched (shared with an earlier model) keep their first name.
         """
-        if self._closed:
-            raise GradscopeError("this scope is closed; start a new one with gs.watch(...)")
-        if not isinstance(model, nn.Module):
-            raise WatchTypeError(
-                f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
-            )
-        refuse_sharded(model)
-        opts = self.options
-        self._models[name] = model
-        kept = collect_params({name: model}, include=opts.include, exclude=opts.exclude)
-        self._reg.exclude(model, kept)
-        self._register_params(kept)
-        modules = [
-            (path, m)
-            for path, m in collect_modules({name: model})
-            if path == name or matches(path, opts.include, opts.exclude)
-        ]
-        if opts.activations and self._path.modules is not None:
-            self._path.modules.attach(modules)
-        self._checks.add_modules(modules)
-        self._writer.put("modules", module_infos(modules))
-        self._attach_new()
-        self._reg.assign_owners(self._optimizers)
-        if self._graph is not None and self._path.step == 0:
-            self._graph.start(model)
+        self._refuse_closed()
+        self._watched.add_model(model, name=name, first_step=self._path.step == 0)
 
     def add_tensors(self, named: dict[str, torch.Tensor], *, provisional: bool = False) -> None:
         """Watch leaf tensors that belong to no module (``w = torch.randn(3, requires_grad=True)``).
@@ -268,26 +215,8 @@ class Scope:
         backward pass (it is updated, so it is a parameter); one left unchanged is an input
         (``x.requires_grad_()`` for a gradient penalty) and is dropped without a trace.
         """
-        if self._closed:
-            raise GradscopeError("this scope is closed; start a new one with gs.watch(...)")
-        for name, t in named.items():
-            if not isinstance(t, torch.Tensor):
-                raise WatchTypeError(
-                    f"gradscope.watch expects tensors, but {name!r} is {type(t).__name__}; "
-                    "pass the leaf tensors you train, e.g. gs.watch([w, b])"
-                )
-            if not t.is_leaf:
-                raise GradscopeError(
-                    f"{name!r} is not a leaf tensor (it was computed by "
-                    f"{type(t.grad_fn).__name__}), so it gets no .grad and is never updated; "
-                    "watch the tensors you created with requires_grad=True"
-                )
-        wps = [WatchedParam(0, name, (), "", t) for name, t in named.items()]
-        added = self._register_params(wps, write=not provisional)
-        if provisional:
-            self._manual.guess(added)
-        self._attach_new()
-        self._reg.assign_owners(self._optimizers)
+        self._refuse_closed()
+        self._watched.add_tensors(named, provisional=provisional)
 
     def is_input(self, tensor: torch.Tensor) -> bool:
         """Whether ``tensor`` was reached by a backward pass and then found to be an input."""
@@ -300,64 +229,11 @@ class Scope:
         SAM around its base optimizer) are unwrapped: the step hooks belong on the optimizer
         that updates the parameters.
         """
-        optimizer = stepping_optimizer(optimizer)
-        if not isinstance(optimizer, Optimizer):
-            raise WatchTypeError(
-                "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of "
-                f"them, got {type(optimizer).__name__}"
-            )
-        if any(o is optimizer for o in self._optimizers):
-            return
-        self._manual.finish()
-        self._optimizers.append(optimizer)
-        index = self._path.add_optimizer(optimizer)
-        self._signatures.append(self._reg.signature(optimizer))
-        self._register_params(self._reg.unseen(index, optimizer, self._names_for(optimizer)))
-        self._attach_new()
-        if index == 0:  # process-wide step hooks, filtered: the optimizer carries nothing
-            self._hooks.add(OPTIMIZER_STEP_PRE.listen(self._path.step_hook(pre=True)))
-            self._hooks.add(OPTIMIZER_STEP_POST.listen(self._path.step_hook(pre=False)))
-            self._ddp.attach(optimizer, self._hooks)  # after the scope's hook: same numbers
-        self._reg.assign_owners(self._optimizers)
-        self._writer.put(
-            "optimizers",
-            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
-        )
-        self._writer.put("meta", {"optimizers": [type(o).__name__ for o in self._optimizers]})
+        self._watched.add_optimizer(optimizer)
 
-    def _names_for(self, optimizer: Optimizer) -> dict[int, str]:
-        """The user's names for the optimizer's parameters that no watched model holds.
-
-        Looked up only when there are such parameters: the variables of the code that runs
-        (the caller of ``gs.watch`` or of ``optimizer.step()``), by identity.
-        """
-        if all(id(p) in self._reg.by_id for g in optimizer.param_groups for p in g["params"]):
-            return {}
-        return caller_names(user_frame(sys._getframe(1)))
-
-    def _register_params(
-        self, new: Iterable[WatchedParam], *, write: bool = True
-    ) -> list[WatchedParam]:
-        added = self._reg.register(new)
-        if added and write:
-            self._writer.put("params", [wp.info() for wp in added])
-            self._writer.put("meta", self._reg.summary(self._models))
-        return added
-
-    def _sync_groups(self, index: int) -> None:
-        """Take in parameters an ``add_param_group`` brought since the last step."""
-        opt = self._optimizers[index]
-        signature = self._reg.signature(opt)
-        if signature == self._signatures[index]:
-            return
-        self._signatures[index] = signature
-        self._register_params(self._reg.unseen(index, opt, self._names_for(opt)))
-        self._attach_new()
-        self._reg.assign_owners(self._optimizers)
-        self._writer.put(
-            "optimizers",
-            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
-        )
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            raise GradscopeError("this scope is closed; start a new one with gs.watch(...)")
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -486,10 +362,6 @@ class Scope:
     def optimizers(self) -> list[Optimizer]:
         """The watched optimizers, in the order they were added (the first counts the steps)."""
         return list(self._optimizers)
-
-    def _attach_new(self) -> None:
-        if self._path.tracker is not None:
-            self._path.tracker.attach_new()
 
     def _release(self) -> None:
         """Drop every reference to the model, its parameters and optimizers."""

@@ -125,6 +125,11 @@ class StepPath:
         )
         self._begin_module_step()
 
+    def attach_new(self) -> None:
+        """Hook the gradients of parameters registered since (or unfrozen)."""
+        if self.tracker is not None:
+            self.tracker.attach_new()
+
     def add_optimizer(self, optimizer: Optimizer) -> int:
         """Count ``optimizer``'s steps; returns its index."""
         index = len(self.opt_steps)
