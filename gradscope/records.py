@@ -193,6 +193,10 @@ class ModuleStats:
     values: dict[str, float]
 
 
+#: An alert's severity, worst first.
+SEVERITIES = ("error", "warning", "info")
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A diagnosis: a stable ``code``, ``severity`` (info, warning, error), where and when."""

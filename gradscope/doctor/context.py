@@ -14,9 +14,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from gradscope.doctor.thresholds import Thresholds
-from gradscope.records import Alert, Event, ModuleInfo, OptimizerInfo, ParamInfo
-
-SEVERITIES = ("error", "warning", "info")
+from gradscope.records import SEVERITIES, Alert, Event, ModuleInfo, OptimizerInfo, ParamInfo
 
 
 class RunLike(Protocol):

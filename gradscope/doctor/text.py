@@ -7,9 +7,10 @@ from rich.padding import Padding
 from rich.text import Text
 
 from gradscope.records import Alert
+from gradscope.render.styles import SEVERITY_STYLES
 from gradscope.render.text_safety import visible
 
-STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+STYLES = SEVERITY_STYLES
 MARKS = {"error": "✗", "warning": "!", "info": "i"}
 
 

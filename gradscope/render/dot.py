@@ -23,51 +23,9 @@ import math
 
 from gradscope.graph.layout import ranks
 from gradscope.graph.model import Graph, ModuleCall, Node
+from gradscope.render.styles import KINDS, legend_rows
 from gradscope.render.text_safety import visible
 
-FILL = {
-    "param": "lightgreen",
-    "leaf": "lightgreen",
-    "op": "orange",
-    "accumulate": "orange",
-    "custom": "plum",
-    "output": "red",
-    "base": "lightpink",
-    "saved": "khaki",
-    "module": "lightblue",
-}
-#: The shape of each kind of node (boxes need no attribute: they are the default).
-SHAPE = {
-    "param": "cylinder",
-    "leaf": "parallelogram",
-    "output": "doubleoctagon",
-    "base": "octagon",
-    "saved": "note",
-    "module": "box3d",
-}
-#: Node kinds as the legend names them, in the legend's order; kinds drawn alike share a row.
-KIND_NAMES = (
-    (("output",), "output (loss)"),
-    (("op", "accumulate"), "operation"),
-    (("custom",), "custom Function"),
-    (("module",), "module call (collapsed)"),
-    (("param",), "parameter"),
-    (("leaf",), "input (leaf)"),
-    (("base",), "view base"),
-    (("saved",), "saved tensor"),
-)
-#: How the legend describes each kind's look.
-SHAPE_NAMES = {
-    "param": "cylinder",
-    "leaf": "parallelogram",
-    "op": "box",
-    "accumulate": "box",
-    "custom": "double box",
-    "output": "double octagon",
-    "base": "octagon",
-    "saved": "note",
-    "module": "3-D box",
-}
 #: ColorBrewer YlOrRd, 9 classes: low gradient norms pale, high ones dark red.
 HEAT = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026",
         "#800026")  # fmt: skip
@@ -261,9 +219,9 @@ def _legend(graph: Graph, heat: _Heat, anchor: str | None) -> list[str]:
         )
     rows.append('<TR><TD COLSPAN="2" BORDER="0"><B>node kinds</B></TD></TR>')
     present = {n.kind for n in graph.nodes}
-    for kinds, name in KIND_NAMES:
+    for kinds, name in legend_rows():
         if present.intersection(kinds):
-            look = SHAPE_NAMES[kinds[0]]
+            look = KINDS[kinds[0]].shape_name
             rows.append(
                 f'<TR><TD BORDER="0" ALIGN="LEFT">{html(look)}</TD>'
                 f'<TD BORDER="0" ALIGN="LEFT">{html(name)}</TD></TR>'
@@ -277,15 +235,16 @@ def _legend(graph: Graph, heat: _Heat, anchor: str | None) -> list[str]:
 
 def _node_line(node: Node, graph: Graph, heat: _Heat | None, indent: str) -> str:
     label = node_label(node)
-    extra = f"fillcolor={FILL[node.kind]}"
+    style = KINDS[node.kind]
+    extra = f"fillcolor={style.fill}"
     if heat is not None:
         line, heat_attrs = heat.attrs(node)
         if line:
             label += "\n" + line
         if heat_attrs:
             extra = heat_attrs
-    if node.kind in SHAPE:
-        extra += f" shape={SHAPE[node.kind]}"
+    if style.shape != "box":  # the default shape needs no attribute
+        extra += f" shape={style.shape}"
     if node.kind == "custom":
         extra += " peripheries=2"
     if node.is_view and "style=" not in extra:

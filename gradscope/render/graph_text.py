@@ -17,18 +17,7 @@ from rich.tree import Tree
 
 from gradscope.graph.model import FUNCTION_KINDS, Edge, Graph, Node
 from gradscope.render.dot import node_label, printable, shape_text
-
-STYLE = {
-    "param": "green",
-    "leaf": "green",
-    "op": "dark_orange",
-    "accumulate": "dark_orange",
-    "custom": "magenta",
-    "output": "bold red",
-    "base": "red",
-    "saved": "yellow",
-    "module": "blue",
-}
+from gradscope.render.styles import colour
 
 
 def _inputs(graph: Graph) -> dict[str, list[tuple[str, Edge]]]:
@@ -47,7 +36,7 @@ def _inputs(graph: Graph) -> dict[str, list[tuple[str, Edge]]]:
 
 def _line(node: Node, edge: Edge | None, graph: Graph) -> Text:
     label = node_label(node).split("\n")
-    text = Text(label[0] or node.kind, style=STYLE[node.kind])
+    text = Text(label[0] or node.kind, style=colour(node.kind))
     if node.kind == "module":
         text.append(f" {label[1]} ({label[2]})", style="dim")
     elif len(label) > 1 and node.shape is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradscope.errors import GradscopeError
-from gradscope.records import Alert, ModuleInfo, OptimizerInfo, ParamInfo
+from gradscope.records import SEVERITIES, Alert, ModuleInfo, OptimizerInfo, ParamInfo
 from gradscope.store.reader import Run
 from gradscope.tui.health import param_health
 from gradscope.tui.sampling import BinnedSeries, SampleGrid
@@ -38,7 +38,6 @@ OVERVIEW_METRICS = (
 DETAIL_METRICS = ("grad_norm", "update_ratio", "weight_norm", "grad_norm_preclip")
 #: Clipping acted where the pre-clip norm exceeds the norm the optimizer saw by this factor.
 CLIP_TOLERANCE = 1 + 1e-5
-SEVERITIES = ("error", "warning", "info")
 
 
 @dataclass(frozen=True)

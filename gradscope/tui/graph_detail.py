@@ -13,23 +13,14 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from gradscope.render.dot import shape_text
+from gradscope.render.styles import KINDS, colour
 from gradscope.tui.format import num
-from gradscope.tui.graph_outline import BREAKS_KEY, STYLES, node_title, shape_text
+from gradscope.tui.graph_outline import BREAKS_KEY, node_title
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Edge, Graph, Node
 
-KINDS = {
-    "param": "parameter",
-    "leaf": "leaf tensor (an input)",
-    "op": "backward function",
-    "accumulate": "AccumulateGrad: adds the gradient into a leaf's .grad",
-    "custom": "custom autograd.Function",
-    "output": "output (backward starts here)",
-    "base": "base of a view",
-    "saved": "tensor saved for backward",
-    "module": "module call drawn as one node (+ draws its inside)",
-}
 FUNCTIONS = frozenset({"op", "accumulate", "custom"})
 
 
@@ -81,8 +72,9 @@ def describe_node(graph: Graph, node: Node) -> Text:
     def name(node_id: str) -> str:
         return node_title(graph, graph.node(node_id), sources)
 
-    text = Text(node_title(graph, node, sources), style=f"bold {STYLES.get(node.kind, '')}")
-    text.append(f"\n{KINDS.get(node.kind, node.kind)} · id {node.id}", style="dim")
+    text = Text(node_title(graph, node, sources), style=f"bold {colour(node.kind)}")
+    meaning = KINDS[node.kind].meaning if node.kind in KINDS else node.kind
+    text.append(f"\n{meaning} · id {node.id}", style="dim")
     call = node.call if node.call is not None and 0 <= node.call < len(graph.calls) else None
     if call is not None and node.kind == "module":
         call = graph.calls[call].parent

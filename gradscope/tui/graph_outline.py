@@ -15,23 +15,13 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from gradscope.render.dot import shape_text
+from gradscope.render.styles import colour
 from gradscope.tui.format import num
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph, Node
 
-#: The colours of ``gradscope graph``'s drawing: leaves green, operations orange, output red.
-STYLES = {
-    "param": "green3",
-    "leaf": "green3",
-    "op": "dark_orange",
-    "accumulate": "dark_orange",
-    "custom": "orchid",
-    "output": "red",
-    "base": "pink1",
-    "saved": "khaki3",
-    "module": "steel_blue1",
-}
 BREAKS_KEY = "breaks"
 
 
@@ -82,10 +72,6 @@ def grad_label(graph: Graph, node_id: str) -> Text:
     return Text(f"‖g‖ {num(value)}", style=style)
 
 
-def shape_text(shape: tuple[int, ...] | None) -> str:
-    return "" if shape is None else "(" + ", ".join(str(s) for s in shape) + ")"
-
-
 def node_title(graph: Graph, node: Node, sources: dict[str, list[str]]) -> str:
     """A node's name as the tree shows it; AccumulateGrad names the leaf it accumulates into."""
     if node.kind == "module":
@@ -97,7 +83,7 @@ def node_title(graph: Graph, node: Node, sources: dict[str, list[str]]) -> str:
 
 def _node_entry(graph: Graph, node: Node, sources: dict, shapes: dict) -> Entry:
     title = node_title(graph, node, sources)
-    label = Text(title, style=STYLES.get(node.kind, ""))
+    label = Text(title, style=colour(node.kind))
     shape = node.shape if node.kind in ("param", "leaf", "output", "base") else None
     shown = shape_text(shape) if shape is not None else ", ".join(shapes.get(node.id, [])[:2])
     if node.kind == "module":

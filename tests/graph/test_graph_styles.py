@@ -27,7 +27,8 @@ import gradscope.graph as gg
 from gradscope.graph.cli import graph_command
 from gradscope.graph.layout import AUTO_MAX_RANKS, extent, ranks
 from gradscope.graph.script import graph_from_script
-from gradscope.render.dot import FILL, HEAT, font_colour, pick_rankdir, robust_range
+from gradscope.render.dot import HEAT, font_colour, pick_rankdir, robust_range
+from gradscope.render.styles import KINDS
 
 GOLDEN = Path(__file__).parent / "golden"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
@@ -115,7 +116,7 @@ def test_node_kinds_keep_their_shapes_under_the_heat_fill(heat: bool) -> None:
         if heat and node.kind != "saved":  # a saved tensor gets no gradient of its own
             assert attrs["fillcolor"] in HEAT and "|g|=" in attrs["label"]
         else:
-            assert attrs["fillcolor"] == FILL[node.kind] and "|g|" not in attrs["label"]
+            assert attrs["fillcolor"] == KINDS[node.kind].fill and "|g|" not in attrs["label"]
     if heat:
         legend = drawn["legend"]["label"]
         for look, kind in [("cylinder", "parameter"), ("parallelogram", "input (leaf)"),
@@ -190,7 +191,7 @@ def test_no_heat_applies_to_stores(tmp_path: Path) -> None:
     graph = gg.Graph.from_dict(json.loads(json.dumps(gs.open_store(store).graph_snapshot())))
     for node in graph.nodes:
         attrs = drawn_plain[node.id]
-        assert attrs["fillcolor"] == FILL[node.kind] and "|g|" not in attrs["label"]
+        assert attrs["fillcolor"] == KINDS[node.kind].fill and "|g|" not in attrs["label"]
 
 
 def tall_graph() -> gg.Graph:

@@ -8,12 +8,11 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from gradscope.render.styles import SEVERITY_STYLES
 from gradscope.tui import ticks
 from gradscope.tui.data import StoreData
 from gradscope.tui.format import count, num
 from gradscope.tui.widgets.plain import PlainStatic
-
-SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 class RunHeader(Widget):
