@@ -24,7 +24,6 @@ from types import FrameType
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
-from gradscope.render.text_safety import visible
 from gradscope.store.ranks import (
     env_world,
     launch_stamp,
@@ -32,6 +31,7 @@ from gradscope.store.ranks import (
     split_rank,
     timestamped_default,
 )
+from gradscope.text_safety import visible
 
 
 def default_run_store(script: Path, folder: str = "runs") -> Path:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from gradscope.capture.guard import defer_warning
 from gradscope.errors import DiagnosisWarning
 from gradscope.records import Alert
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 
 MAX_WARNINGS = 10  # per run; the rest are in scope.alerts and the store
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.optim import Optimizer
@@ -38,11 +38,13 @@ from gradscope.capture.probes import PROBE_STEPS, Probes
 from gradscope.capture.registry import ParamRegistry
 from gradscope.capture.step_checks import StepChecks
 from gradscope.capture.step_send import StepSender
-from gradscope.doctor.live import LiveDoctor
 from gradscope.errors import InstrumentError
 from gradscope.gradcheck import check_in_isolation, is_user_function
 from gradscope.records import Alert
 from gradscope.store.writer import StoreWriter
+
+if TYPE_CHECKING:  # the scope wires the live doctor in; the step path only calls it
+    from gradscope.doctor.live import LiveDoctor
 
 
 class StepPath:

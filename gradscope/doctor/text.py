@@ -8,7 +8,7 @@ from rich.text import Text
 
 from gradscope.records import Alert
 from gradscope.render.styles import SEVERITY_STYLES
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 
 STYLES = SEVERITY_STYLES
 MARKS = {"error": "✗", "warning": "!", "info": "i"}

@@ -18,9 +18,9 @@ from typing import Any
 from gradscope.errors import GradscopeError
 from gradscope.export.output import EVENT_SUFFIX, check_folder, earlier_events, new_events
 from gradscope.export.tables import Chunk, Layout, Progress, opened_runs, plan, ranks, walk
-from gradscope.render.text_safety import visible
 from gradscope.store.ranks import split_rank
 from gradscope.store.reader import Run
+from gradscope.text_safety import visible
 
 ROOT_MODULE = "(root)"
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 
 #: A list shows this many items, then how many more there are.
 LIST_ITEMS = 6

@@ -24,7 +24,7 @@ import math
 from gradscope.graph.layout import ranks
 from gradscope.graph.model import Graph, ModuleCall, Node
 from gradscope.render.styles import KINDS, legend_rows
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 
 #: ColorBrewer YlOrRd, 9 classes: low gradient norms pale, high ones dark red.
 HEAT = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026",

@@ -13,8 +13,8 @@ from rich.text import Text
 
 from gradscope.render.details import detail_lines
 from gradscope.render.summary import run_summary
-from gradscope.render.text_safety import visible
 from gradscope.store.reader import Run
+from gradscope.text_safety import visible
 
 _BARS = "▁▂▃▄▅▆▇█"
 #: Up to this many ranks get a gradient-norm column each; more show the spread across ranks.

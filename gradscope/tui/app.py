@@ -15,8 +15,8 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from gradscope.render.text_safety import visible
 from gradscope.store.reader import Run
+from gradscope.text_safety import visible
 from gradscope.tui.data import StoreData, Update, open_data
 from gradscope.tui.messages import AlertSelected, ParamSelected, StoreUpdated
 from gradscope.tui.screens.alerts import AlertsScreen

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradscope.records import ModuleInfo, ParamInfo
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 
 #: Sort keys the tree cycles through (``None``: the model's own order).
 SORT_KEYS: tuple[str | None, ...] = (None, "grad_norm", "update_ratio", "weight_norm", "name")

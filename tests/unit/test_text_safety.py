@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from gradscope.render.text_safety import escape_markup, has_control, visible, visible_text
+from gradscope.text_safety import escape_markup, has_control, visible, visible_text
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_visible_text_keeps_styles_and_spells_inside_them() -> None:
 
 def test_the_helper_imports_no_ui_library() -> None:
     code = (
-        "import sys, gradscope.render.text_safety as t; t.visible('\\x1b');"
+        "import sys, gradscope.text_safety as t; t.visible('\\x1b');"
         "print(sorted(m for m in ('rich', 'textual', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static, Tree
 
 from gradscope.errors import GradscopeError
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 from gradscope.tui.data import Update
 from gradscope.tui.graph_detail import describe
 from gradscope.tui.graph_export import Exported, export_graph, export_path

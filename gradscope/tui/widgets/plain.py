@@ -3,7 +3,7 @@
 Textual parses a ``str`` given to ``Static`` or to a ``DataTable`` cell or column as markup, and
 passes control characters through to the terminal. Module names, optimizer classes and alert
 messages come from the user's code and may hold ``[/]`` or an ESC, so the dashboard shows them
-through these, which apply :mod:`gradscope.render.text_safety`.
+through these, which apply :mod:`gradscope.text_safety`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from gradscope.render.text_safety import visible, visible_text
+from gradscope.text_safety import visible, visible_text
 
 
 def plain(content: Any) -> Any:

@@ -17,7 +17,7 @@ from rich.console import RenderResult
 from textual_plotext import PlotextPlot
 
 from gradscope.records import Histogram
-from gradscope.render.text_safety import visible
+from gradscope.text_safety import visible
 from gradscope.tui import ticks
 from gradscope.tui.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
 

@@ -1,0 +1,87 @@
+"""The package's layers, read from the source: data flows capture → records → store → views.
+
+Capture (hooks, traversal) never imports a view; the store and the records import neither
+capture nor views; views never import capture (they never touch torch hooks); textual and the
+graphviz package are imported only by the dashboard, the server and the image renderer. Imports
+under ``if TYPE_CHECKING:`` are annotations only and do not count.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "gradscope"
+
+VIEWS = {"render", "tui", "doctor", "export", "serve"}
+#: Layer (first component under gradscope/) → layers it must not import.
+FORBIDDEN = {
+    "capture": VIEWS,
+    "stats": VIEWS | {"capture", "store", "graph"},
+    "records": VIEWS | {"capture", "store", "graph", "stats"},
+    "store": VIEWS | {"capture", "graph", "stats"},
+    **{view: {"capture"} for view in VIEWS},
+}
+#: Third-party UI packages and the only modules allowed to import them.
+UI_PACKAGES = {"textual", "textual_plotext", "textual_serve", "graphviz"}
+UI_HOMES = ("gradscope.tui", "gradscope.serve", "gradscope.render.image")
+
+
+def _runtime_imports(tree: ast.Module) -> set[str]:
+    """Modules imported anywhere in the file except inside ``if TYPE_CHECKING:`` blocks."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for child in node.body for n in ast.walk(child))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules() -> dict[str, set[str]]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        out[name] = _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
+    return out
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_layers_import_only_downstream() -> None:
+    modules = _modules()
+    assert len(modules) > 50  # the scan found the package
+    broken = [
+        f"{source} imports {target}"
+        for source, targets in modules.items()
+        for target in targets
+        if target.startswith("gradscope.")
+        and _layer(target) in FORBIDDEN.get(_layer(source), set())
+    ]
+    assert broken == []
+
+
+def test_ui_packages_stay_in_the_ui() -> None:
+    broken = [
+        f"{source} imports {target}"
+        for source, targets in _modules().items()
+        for target in targets
+        if target.split(".")[0] in UI_PACKAGES and not source.startswith(UI_HOMES)
+    ]
+    assert broken == []
+
+
+def test_the_scan_sees_a_violation() -> None:
+    """The rule is applied to what the scan finds: a planted import is reported."""
+    tree = ast.parse("import gradscope.tui.app\nif TYPE_CHECKING:\n    import gradscope.render\n")
+    assert _runtime_imports(tree) == {"gradscope.tui.app"}
+    assert "tui" in FORBIDDEN["capture"] and _layer("gradscope.tui.app") == "tui"
