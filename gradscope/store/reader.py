@@ -8,21 +8,16 @@ and modules registered after opening.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
-import struct
 from pathlib import Path
 from typing import Any
 
 from gradscope.errors import StoreError
 from gradscope.records import (
-    MODULE_METRICS,
-    PARAM_METRICS,
     Alert,
     Event,
     GroupInfo,
-    Histogram,
     ModuleInfo,
     OptimizerInfo,
     ParamInfo,
@@ -40,6 +35,7 @@ from gradscope.store.checks import (
 from gradscope.store.codec import decode_row
 from gradscope.store.connect import connect, is_wal_file
 from gradscope.store.follow import ALERT_COLUMNS, FollowReads
+from gradscope.store.metrics import MetricReads
 
 
 def open_store(
@@ -65,7 +61,7 @@ def check_store(path: str | os.PathLike[str], *, rank: int | None = None) -> Non
                     run.rank_run(other).close()
 
 
-class Run(FollowReads):
+class Run(MetricReads, FollowReads):
     """One recorded run. Series come back as ``(steps, values)`` lists, oldest first."""
 
     def __init__(
@@ -328,162 +324,6 @@ class Run(FollowReads):
             return self._param_ids[param]
         except KeyError:
             raise StoreError(f"no parameter named {param!r} in this run") from None
-
-    def series(
-        self, metric: str, param: str | None = None, *, module: str | None = None
-    ) -> tuple[list[int], list[float]]:
-        """One metric over the logged steps.
-
-        ``loss``, ``lr`` (first group; ``lr.<group>`` for others), ``duration`` and scalars from
-        ``scope.log`` need no ``param``; per-parameter metrics (``grad_norm`` …, and optimizer
-        state as ``state.<key>.<stat>``) need ``param``; module metrics (``act_mean`` …) take the
-        module path as ``module`` (or ``param``).
-        """
-        if metric in PARAM_METRICS:
-            if param is None:
-                raise StoreError(f"metric {metric!r} is per parameter: pass param=<name>")
-            col = metric  # from a fixed list, never user text
-            rows = self._query(
-                f"SELECT step, {col} FROM param_stats WHERE param_id = ? AND {col} IS NOT NULL"
-                " ORDER BY step",
-                (self._param_id(param),),
-            )
-        elif metric.startswith("state."):
-            if param is None:
-                raise StoreError(f"metric {metric!r} is per parameter: pass param=<name>")
-            rows = self._query(
-                "SELECT step, value FROM state_stats WHERE param_id = ? AND name = ? ORDER BY step",
-                (self._param_id(param), metric.removeprefix("state.")),
-            )
-        elif metric in MODULE_METRICS:
-            path = module if module is not None else param
-            if path is None:
-                raise StoreError(f"metric {metric!r} is per module: pass module=<path>")
-            if path not in self._module_ids:
-                self.refresh()
-            if path not in self._module_ids:
-                raise StoreError(f"no module named {path!r} in this run")
-            rows = self._query(
-                f"SELECT step, {metric} FROM module_stats WHERE module_id = ?"
-                f" AND {metric} IS NOT NULL ORDER BY step",
-                (self._module_ids[path],),
-            )
-        elif metric in ("loss", "duration"):
-            rows = self._query(
-                f"SELECT step, {metric} FROM steps WHERE {metric} IS NOT NULL ORDER BY step"
-            )
-        elif metric == "lr" or metric.startswith("lr."):
-            group = int(metric.partition(".")[2] or 0)
-            rows = [
-                (s, lrs[group])
-                for s, raw in self._query("SELECT step, lrs FROM steps ORDER BY step")
-                if len(lrs := self._json(raw)) > group
-            ]
-        else:
-            rows = [
-                (s, sc[metric])
-                for s, raw in self._query(
-                    "SELECT step, scalars FROM steps WHERE scalars IS NOT NULL ORDER BY step"
-                )
-                if metric in (sc := self._json(raw))
-            ]
-            if not rows:
-                raise StoreError(f"unknown metric {metric!r}; see gradscope.records for the names")
-        return [r[0] for r in rows], [float(r[1]) for r in rows]
-
-    def latest(self, param: str) -> dict[str, float]:
-        """The last logged value of every per-parameter metric of ``param``."""
-        pid = self._param_id(param)
-        out: dict[str, float] = {}
-        for metric in PARAM_METRICS:
-            rows = self._query(
-                f"SELECT {metric} FROM param_stats WHERE param_id = ? AND {metric} IS NOT NULL"
-                " ORDER BY step DESC LIMIT 1",
-                (pid,),
-            )
-            if rows:
-                out[metric] = float(rows[0][0])
-        return out
-
-    def state(self, param: str, step: int | None = None) -> dict[str, float]:
-        """Optimizer state summary of ``param`` at ``step`` (default: the last logged step)."""
-        pid = self._param_id(param)
-        if step is None:
-            rows = self._query("SELECT MAX(step) FROM state_stats WHERE param_id = ?", (pid,))
-            step = rows[0][0]
-            if step is None:
-                return {}
-        return {
-            f"state.{name}": float(value) if value is not None else math.nan
-            for name, value in self._query(
-                "SELECT name, value FROM state_stats WHERE param_id = ? AND step = ?", (pid, step)
-            )
-        }
-
-    def groups(self, optimizer: int = 0, step: int | None = None) -> list[dict[str, Any]]:
-        """Hyperparameters and lr of each group of ``optimizer`` at ``step`` (default: last)."""
-        if step is None:
-            rows = self._query(
-                "SELECT MAX(step) FROM group_stats WHERE optimizer = ?", (optimizer,)
-            )
-            step = rows[0][0]
-        rows = self._query(
-            "SELECT grp, lr, hparams FROM group_stats WHERE optimizer = ? AND step = ?"
-            " ORDER BY grp",
-            (optimizer, step),
-        )
-        return [
-            {"group": g, "lr": float(lr) if lr is not None else None, **self._json(h)}
-            for g, lr, h in rows
-        ]
-
-    def histogram(
-        self, param: str, kind: str = "grad", step: int | None = None
-    ) -> Histogram | None:
-        """The histogram of ``param`` (``kind`` ``grad`` or ``weight``) at ``step`` or the last."""
-        pid = self._param_id(param)
-        sql = (
-            "SELECT step, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled"
-            " FROM histograms WHERE param_id = ? AND kind = ?"
-        )
-        args: tuple[Any, ...] = (pid, kind)
-        if step is not None:
-            sql += " AND step <= ?"
-            args += (step,)
-        rows = self._query(sql + " ORDER BY step DESC LIMIT 1", args)
-        if not rows:
-            return None
-        s, scale, lo, hi, blob, nan, posinf, neginf, zeros, sampled = rows[0]
-        counts = struct.unpack(f"<{len(blob) // 4}I", blob)
-        return Histogram(s, param, kind, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled)
-
-    def module_latest(self, module: str) -> dict[str, Any] | None:
-        """The last module_stats row of ``module`` as a dict, or ``None``."""
-        if module not in self._module_ids:
-            self.refresh()
-        if module not in self._module_ids:
-            return None
-        rows = self._query(
-            f"SELECT step, calls, training, shape, dtype, device, {', '.join(MODULE_METRICS)}"
-            " FROM module_stats WHERE module_id = ? ORDER BY step DESC LIMIT 1",
-            (self._module_ids[module],),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        out = {
-            "step": r[0],
-            "calls": r[1],
-            "training": bool(r[2]),
-            "shape": self._json(r[3]),
-            "dtype": r[4],
-            "device": r[5],
-        }
-        out.update(
-            (k, float(v) if v is not None else None)
-            for k, v in zip(MODULE_METRICS, r[6:], strict=True)
-        )
-        return out
 
     @property
     def alerts(self) -> list[Alert]:
