@@ -10,6 +10,7 @@ from typing import Any
 
 from gradscope.errors import StoreError
 from gradscope.records import DETAIL_METRICS, PARAM_METRICS, Alert
+from gradscope.store.run_rows import RunRows
 
 #: A ``param_stats`` row of a detail step (weights are measured there, updates too).
 DETAIL_ROW = "(weight_norm IS NOT NULL OR update_norm IS NOT NULL)"
@@ -17,22 +18,8 @@ DETAIL_ROW = "(weight_norm IS NOT NULL OR update_norm IS NOT NULL)"
 ALERT_COLUMNS = 'code, severity, "where", step, message, details'
 
 
-class FollowReads:
+class FollowReads(RunRows):
     """Bulk and seek-only reads; :class:`Run` provides the connection and decoding."""
-
-    _param_rows: list[tuple[Any, ...]]
-
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _json(self, text: Any) -> Any:
-        raise NotImplementedError
-
-    def _param_id(self, param: str) -> int:
-        raise NotImplementedError
-
-    def _step_rows(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
     def _alert(self, r: tuple[Any, ...]) -> Alert:
         """An ``alerts`` row (:data:`ALERT_COLUMNS`) as an :class:`Alert`."""

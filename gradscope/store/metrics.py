@@ -11,22 +11,11 @@ from typing import Any
 
 from gradscope.errors import StoreError
 from gradscope.records import MODULE_METRICS, PARAM_METRICS, Histogram
+from gradscope.store.run_rows import RunRows
 
 
-class MetricReads:
+class MetricReads(RunRows):
     """Metric reads; :class:`Run` provides the connection and decoding."""
-
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _json(self, text: Any) -> Any:
-        raise NotImplementedError
-
-    def _param_id(self, param: str) -> int:
-        raise NotImplementedError
-
-    def _has_column(self, table: str, column: str) -> bool:
-        raise NotImplementedError
 
     def series(
         self, metric: str, param: str | None = None, *, module: str | None = None

@@ -3,12 +3,12 @@ not 4 s), checked in a fresh interpreter that runs each command in-process."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+from cli_helpers import fresh_python
 from torch import nn
 
 import gradscope as gs
@@ -28,16 +28,7 @@ print(json.dumps({"codes": codes, "torch": "torch" in sys.modules}))
 
 
 def run_in_fresh_interpreter(commands: list[list[str]], cwd: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", IN_PROCESS, json.dumps(commands)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return fresh_python(IN_PROCESS, commands, cwd=cwd)
 
 
 def test_read_only_commands_do_not_import_torch(tmp_path: Path) -> None:

@@ -3,13 +3,11 @@ needs it says which extra to install, in one line with exit code 2; recording ne
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
+from cli_helpers import fresh_python
 from torch import nn
 
 import gradscope as gs
@@ -32,16 +30,7 @@ print(json.dumps(out))
 
 
 def run_without(hidden: list[str], commands: list[list[str]], cwd: Path) -> list[dict]:
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT, json.dumps(hidden), json.dumps(commands)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return fresh_python(WITHOUT, hidden, commands, cwd=cwd)
 
 
 def small_store(path: Path) -> Path:
