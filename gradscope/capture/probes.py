@@ -71,10 +71,32 @@ def reaches(tensor: torch.Tensor, param_ids: set[int], limit: int = REACH_LIMIT)
     return False
 
 
+#: Backward functions of ops that only reshape, select or cast: the tensor's values come from
+#: the op before them (``torch.sigmoid(logits).squeeze(1)`` is a sigmoid output).
+SHAPE_ONLY = ("View", "Reshape", "UnsafeView", "Squeeze", "Unsqueeze", "Permute", "Transpose",
+              "T", "Expand", "Slice", "Select", "Clone", "ToCopy", "AsStrided")  # fmt: skip
+
+
+def producer_name(grad_fn: Any, limit: int = 8) -> str | None:
+    """The backward function of the op that computed a tensor's values, looking through ops
+    that only reshape, select or cast it."""
+    for _ in range(limit):
+        if grad_fn is None:
+            return None
+        name = type(grad_fn).__name__
+        if name.removesuffix("Backward0").removesuffix("Backward1") not in SHAPE_ONLY:
+            return name
+        inputs = [f for f, _ in grad_fn.next_functions if f is not None]
+        if len(inputs) != 1:
+            return name
+        grad_fn = inputs[0]
+    return type(grad_fn).__name__ if grad_fn is not None else None
+
+
 @torch.no_grad()
 def loss_facts(fn: str, input: torch.Tensor, target: Any) -> dict[str, Any]:
     """What a loss function was given, in plain values."""
-    grad_fn = type(input.grad_fn).__name__ if input.grad_fn is not None else None
+    grad_fn = producer_name(input.grad_fn)
     facts: dict[str, Any] = {"fn": fn, "grad_fn": grad_fn, "input_shape": list(input.shape)}
     if isinstance(target, torch.Tensor):
         facts["target_shape"] = list(target.shape)
