@@ -2,7 +2,9 @@
 
 ``sigmoid`` then ``binary_cross_entropy`` computes log(sigmoid(x)), which rounds to log(0) once
 |x| is large: BCELoss clamps the log at -100, so confident mistakes stop giving gradients.
-``BCEWithLogitsLoss`` computes the same loss from the logits in one stable expression.
+``BCEWithLogitsLoss`` computes the same loss from the logits in one stable expression. A batch
+whose targets are all one label (a GAN's real or fake batch, the DCGAN recipe) is only ``info``:
+that recipe trains, and the fix is the same.
 """
 
 from __future__ import annotations
@@ -24,15 +26,24 @@ def check(ctx: Context) -> Iterator[Alert]:
         if not event.details.get("from_sigmoid"):
             continue
         where = producer(ctx, event, SIGMOID_TYPES) or event.where
+        low, high = event.details.get("target_min"), event.details.get("target_max")
+        gan = low is not None and low == high  # one label for the whole batch: real or fake
         yield ctx.alert(
             CODE,
-            "warning",
+            "info" if gan else "warning",
             where,
             event.step,
             f"At `{event.where}` (step {event.step}) binary cross-entropy was given a sigmoid "
             "output. log(sigmoid(x)) underflows for large |x|, where BCELoss clamps the log "
-            "and the gradient of a confident mistake vanishes. Give the logits to the fused, "
-            "stable loss: `nn.BCEWithLogitsLoss()(logits, target)` (or "
-            "`F.binary_cross_entropy_with_logits`), and drop the sigmoid from forward().",
+            "and the gradient of a confident mistake vanishes. "
+            + (
+                "Every target of the batch is the same label, as when a GAN's discriminator is "
+                "trained on real and fake batches: the classic DCGAN recipe, which trains; "
+                if gan
+                else ""
+            )
+            + "Give the logits to the fused, stable loss: `nn.BCEWithLogitsLoss()(logits, "
+            "target)` (or `F.binary_cross_entropy_with_logits`), and drop the sigmoid from "
+            "forward().",
             fn="binary_cross_entropy",
         )
