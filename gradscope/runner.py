@@ -24,6 +24,7 @@ from types import FrameType
 from gradscope.capture.auto import Discovery
 from gradscope.errors import GradscopeError
 from gradscope.options import WatchOptions
+from gradscope.records import Alert
 from gradscope.store.ranks import (
     env_world,
     launch_stamp,
@@ -176,6 +177,21 @@ def _print_script_traceback(exc: BaseException, script: Path) -> None:
     traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
 
 
+def _verdict(path: Path, live: list[Alert]) -> tuple[list[Alert], list[str]]:
+    """The closed store judged as ``gradscope doctor`` judges it (the ``live`` alerts were
+    found on part of the run), and the checks that could not run; ``live`` if that fails."""
+    from gradscope.doctor.coverage import unchecked
+    from gradscope.doctor.runner import findings
+    from gradscope.store.reader import open_store
+
+    try:
+        with open_store(path) as run:
+            alerts = findings(run)
+            return alerts, [] if alerts else unchecked(run)
+    except Exception:  # the store could not be judged again: say what was seen live
+        return live, []
+
+
 def _summary(discovery: Discovery, store: Path) -> None:
     scope = discovery.scope
     sys.stdout.flush()
@@ -183,7 +199,9 @@ def _summary(discovery: Discovery, store: Path) -> None:
         print("gradscope: no model or optimizer ran; nothing was recorded", file=sys.stderr)
         return
     print(f"gradscope: {scope.step} steps recorded in {store}", file=sys.stderr)
-    alerts = scope.alerts
+    alerts, notes = (
+        _verdict(scope.path, scope.alerts) if scope.options.doctor else (scope.alerts, [])
+    )
     for alert in alerts:
         when = f" (step {alert.step})" if alert.step is not None else ""
         print(
@@ -192,7 +210,13 @@ def _summary(discovery: Discovery, store: Path) -> None:
             file=sys.stderr,
         )
     if not alerts and scope.options.doctor:
-        print("gradscope: the doctor found nothing wrong", file=sys.stderr)
+        if notes:
+            print("gradscope: the doctor found nothing wrong in the checks that ran; not "
+                  "checked:", file=sys.stderr)  # fmt: skip
+            for note in notes:
+                print(f"gradscope:   - {visible(note)}", file=sys.stderr)
+        else:
+            print("gradscope: the doctor found nothing wrong", file=sys.stderr)
     logical = split_rank(store)[0] if world_size() > 1 else store  # every rank, merged
     hint = f"gradscope doctor {logical}" if alerts else f"gradscope report {logical}"
     print(f"gradscope: see `{hint}` or `gradscope tui {store}`", file=sys.stderr)

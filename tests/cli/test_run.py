@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -148,3 +149,45 @@ def test_torchrun_records_one_file_per_rank(tmp_path: Path) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+SKIPPING_SCALER = """
+import torch
+from torch import nn
+
+torch.manual_seed(6)
+x = torch.randn(512, 16)
+y = (x[:, :4].sum(1) > 0).long()
+model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 2))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+scaler = torch.amp.GradScaler("cpu", init_scale=2.0**20, growth_interval=4)
+for step in range(24):
+    idx = torch.randint(0, 512, (64,))
+    with torch.autocast(device_type="cpu", dtype=torch.float16):
+        loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+    opt.zero_grad()
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+"""
+
+
+def test_the_exit_summary_is_the_doctors_verdict_on_the_whole_run(tmp_path: Path) -> None:
+    """Live alerts are found on part of the run (a GradScaler's first skip); the summary at
+    exit judges the closed store, so it says what `gradscope doctor` says."""
+    script = tmp_path / "scaler.py"
+    script.write_text(SKIPPING_SCALER)
+    store = tmp_path / "scaler.gsdb"
+    done = gs_run(script, store=store)
+    assert done.returncode == 0, done.stderr
+    verdict = run(sys.executable, "-m", "gradscope", "doctor", str(store), "--json")
+    alerts = json.loads(verdict.stdout)
+    (skips,) = [a for a in alerts if a["code"] == "nonfinite-grad"]
+    assert re.search(r"skipped [2-9]\d* optimizer steps", skips["message"]), (
+        skips
+    )  # not only the first
+    summary = [line for line in done.stderr.splitlines() if line.startswith("gradscope: ")]
+    for a in alerts:
+        where = f" (step {a['step']})" if a["step"] is not None else ""
+        line = f"gradscope: {a['severity']}: {a['code']} at {a['where']}{where}: {a['message']}"
+        assert line in summary, summary
