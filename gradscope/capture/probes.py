@@ -124,6 +124,8 @@ def loss_facts(fn: str, input: torch.Tensor, target: Any) -> dict[str, Any]:
         elif fn in PROBABILITY_TARGET_LOSSES or fn == "kl_div":
             y = target.detach()
             facts["target_min"], facts["target_max"] = float(y.amin()), float(y.amax())
+            if fn in PROBABILITY_TARGET_LOSSES:  # hard 0/1 labels, or soft targets
+                facts["target_binary"] = bool(((y == 0) | (y == 1)).all())
     return facts
 
 

@@ -3,8 +3,8 @@
 ``sigmoid`` then ``binary_cross_entropy`` computes log(sigmoid(x)), which rounds to log(0) once
 |x| is large: BCELoss clamps the log at -100, so confident mistakes stop giving gradients.
 ``BCEWithLogitsLoss`` computes the same loss from the logits in one stable expression. A batch
-whose targets are all one label (a GAN's real or fake batch, the DCGAN recipe) is only ``info``:
-that recipe trains, and the fix is the same.
+whose targets are all one label (a GAN's real or fake batch, the DCGAN recipe) or soft values in
+[0, 1] (a VAE's reconstruction) is only ``info``: those recipes train, and the fix is the same.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ def check(ctx: Context) -> Iterator[Alert]:
         where = producer(ctx, event, SIGMOID_TYPES) or event.where
         low, high = event.details.get("target_min"), event.details.get("target_max")
         gan = low is not None and low == high  # one label for the whole batch: real or fake
+        soft = event.details.get("target_binary") is False  # e.g. a VAE's pixel intensities
         yield ctx.alert(
             CODE,
-            "info" if gan else "warning",
+            "info" if gan or soft else "warning",
             where,
             event.step,
             f"At `{event.where}` (step {event.step}) binary cross-entropy was given a sigmoid "
@@ -40,6 +41,9 @@ def check(ctx: Context) -> Iterator[Alert]:
                 "Every target of the batch is the same label, as when a GAN's discriminator is "
                 "trained on real and fake batches: the classic DCGAN recipe, which trains; "
                 if gan
+                else "The targets are soft (between 0 and 1, as a VAE's pixel intensities), "
+                "where the sigmoid output is the model's prediction and saturates less; "
+                if soft
                 else ""
             )
             + "Give the logits to the fused, stable loss: `nn.BCEWithLogitsLoss()(logits, "
