@@ -3,7 +3,8 @@
 Once a NaN exists it spreads: a NaN loss makes every gradient NaN, a NaN gradient makes the
 weights NaN after the step, NaN weights make the next forward NaN. Only the earliest place is
 worth fixing, so each rule reports its place only when no other one came first; the loss is
-always reported, because it is what the user sees.
+always reported, because it is what the user sees. Gradients that exploded into NaN/Inf come
+first of all: every non-finite place after the climb is its consequence.
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ class Origin:
     step: int
     where: str
     details: dict[str, object]
+
+
+def first_explosion(ctx: Context) -> Origin | None:
+    """A gradient norm that climbed into NaN/Inf (see ``exploding-gradients``): the step the
+    climb began, with the first non-finite step as ``nonfinite_step``."""
+    from gradscope.doctor.rules.exploding_gradients import diverged, measure
+
+    blown = diverged(ctx, measure(ctx))
+    if blown is None:
+        return None
+    return Origin(blown[1], "exploding-gradients", {"nonfinite_step": blown[0]})
 
 
 def first_loss(ctx: Context) -> Origin | None:

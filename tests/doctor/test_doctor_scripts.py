@@ -50,6 +50,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "dropout_before_batchnorm_functional": ("dropout-before-batchnorm", "bn"),  # F.dropout
     "loss_target_range_bce": ("loss-target-range", "F.binary_cross_entropy_with_logits"),
     "nonfinite_grad_parameterless": ("nonfinite-grad", "1"),  # torch.where over sqrt, step 3
+    # the norm climbs 1e5× in one step, the loss is Inf two steps later: the explosion is named
+    "exploding_gradients_nan": ("exploding-gradients", "0.bias"),
     # torch.sigmoid(logits).squeeze(1): found through the reshape
     "sigmoid_before_bce_functional": ("sigmoid-before-bce", "F.binary_cross_entropy"),
 }

@@ -8,7 +8,9 @@ weights can start with huge gradients that training then brings down, which is n
 The parameter named is the one whose gradient grew the most by the first step over the limit
 (or, over the bound, the largest there), so the live doctor and a later ``gradscope doctor``
 name the same place. Under a GradScaler the pre-clip norms (taken before ``unscale_``) are
-divided by its scale.
+divided by its scale. A norm that climbs step after step by ``explode_growth`` and then turns
+non-finite is an explosion too, however few steps it took: it is reported as the origin of the
+NaN, at ``error``.
 """
 
 from __future__ import annotations
@@ -71,9 +73,33 @@ def measure(ctx: Context) -> dict[str, Any]:
             "norms": norms, "latest": latest}  # fmt: skip
 
 
+def diverged(ctx: Context, m: dict[str, Any]) -> tuple[int, int, float] | None:
+    """``(first non-finite step, first step of the climb, growth)`` when the total norm climbed
+    step after step by ``explode_growth`` or more and then turned non-finite: too few steps for
+    a trend, but the explosion is what made the NaN. Not under a GradScaler, whose overflowing
+    steps are its normal work."""
+    if ctx.events("amp_scale"):
+        return None
+    steps, norms = m["steps"], m["norms"]
+    bad = next((i for i, v in enumerate(norms) if not math.isfinite(v)), None)
+    if bad is None or bad < 2:
+        return None
+    start = bad - 1
+    while start > 0 and 0 < norms[start - 1] < norms[start]:
+        start -= 1
+    if start == bad - 1 or norms[start] <= 0:
+        return None
+    climb = norms[bad - 1] / norms[start]
+    return (steps[bad], steps[start], climb) if climb >= ctx.thresholds.explode_growth else None
+
+
 def check(ctx: Context) -> Iterator[Alert]:
     t = ctx.thresholds
     m = measure(ctx)
+    blown = diverged(ctx, m)
+    if blown is not None:
+        yield _diverged_alert(ctx, m, *blown)
+        return
     grew = math.isfinite(m["growth"]) and m["growth"] >= t.explode_growth
     huge = (
         math.isfinite(m["latest"])
@@ -110,7 +136,29 @@ def check(ctx: Context) -> Iterator[Alert]:
     )
 
 
-def _worst_param(ctx: Context, metric: str, step: int | None) -> tuple[str, float]:
+def _diverged_alert(ctx: Context, m: dict[str, Any], bad: int, start: int, climb: float) -> Alert:
+    last = max(s for s in m["steps"] if s < bad)
+    worst, worst_ratio = _worst_param(ctx, m["metric"], last, since=start)
+    return ctx.alert(
+        CODE,
+        "error",
+        worst,
+        start,
+        f"The total gradient norm grew {fmt(climb)}× in {last - start} step"
+        f"{'s' if last - start != 1 else ''} (step {start} to {last}), then went NaN/Inf at "
+        f"step {bad}: the updates blew the weights up, and the NaN that followed is its "
+        f"consequence. `{worst}`'s gradient grew the most ({fmt(worst_ratio)}×). The learning "
+        "rate is too large for these inputs: lower it (try 10× smaller), normalise the inputs "
+        "and targets, and clip: `torch.nn.utils.clip_grad_norm_(model.parameters(), "
+        "max_norm=1.0)` between `loss.backward()` and `optimizer.step()`.",
+        growth=climb,
+        nonfinite_step=bad,
+    )
+
+
+def _worst_param(
+    ctx: Context, metric: str, step: int | None, *, since: int | None = None
+) -> tuple[str, float]:
     """The parameter whose norm at ``step`` is the most times its own baseline (with that
     ratio), else the one with the largest norm there (ratio NaN)."""
     best, largest = ("", -math.inf), ("", -math.inf)
@@ -122,8 +170,10 @@ def _worst_param(ctx: Context, metric: str, step: int | None) -> tuple[str, floa
             continue
         if at > largest[1]:
             largest = (name, at)
-        finite = [v for v in values if math.isfinite(v)]
-        base = median(finite[: ctx.thresholds.baseline_steps])
+        finite = [v for s, v in zip(steps, values, strict=True)
+                  if math.isfinite(v) and (since is None or s >= since)]  # fmt: skip
+        base = finite[0] if since is not None and finite else median(
+            finite[: ctx.thresholds.baseline_steps])  # fmt: skip
         if base > 0 and at / base > best[1]:
             best = (name, at / base)
     if best[0] and best[1] > 1:

@@ -3,7 +3,8 @@
 Capture checks each module output with a cheap on-device norm on logged steps and names the
 first module, in forward-hook order (innermost first), whose output was non-finite. If a
 gradient went non-finite at an earlier step, the NaN forward is only its consequence (the
-weights became NaN at that step) and ``nonfinite-grad`` reports the origin instead.
+weights became NaN at that step) and ``nonfinite-grad`` reports the origin instead; after
+gradients that exploded into NaN/Inf, ``exploding-gradients`` does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradscope.doctor.context import Context
-from gradscope.doctor.nonfinite import first_forward, first_grad, is_container
+from gradscope.doctor.nonfinite import first_explosion, first_forward, first_grad, is_container
 from gradscope.records import Alert
 
 CODE = "nonfinite-forward"
@@ -24,6 +25,9 @@ def check(ctx: Context) -> Iterator[Alert]:
     grad = first_grad(ctx)
     if grad is not None and grad.step < origin.step:
         return
+    blown = first_explosion(ctx)
+    if blown is not None and int(blown.details["nonfinite_step"]) <= origin.step:
+        return  # the weights blew up first (exploding-gradients)
     label = ctx.label(origin.where)
     position = origin.details.get("position")
     if is_container(ctx, origin.where):

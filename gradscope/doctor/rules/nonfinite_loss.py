@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradscope.doctor.context import Context
-from gradscope.doctor.nonfinite import first_forward, first_grad, first_loss
+from gradscope.doctor.nonfinite import first_explosion, first_forward, first_grad, first_loss
 from gradscope.records import Alert
 
 CODE = "nonfinite-loss"
@@ -23,7 +23,13 @@ def check(ctx: Context) -> Iterator[Alert]:
     # A gradient at the loss's own step comes after the loss; a forward output comes before.
     earlier = [o for o in (forward, grad) if o and o.step <= loss.step and o is not grad]
     earlier += [grad] if grad and grad.step < loss.step else []
-    if earlier:
+    blown = first_explosion(ctx)
+    if blown is not None and int(blown.details["nonfinite_step"]) <= loss.step:
+        cause = (
+            f"The gradients exploded first (the total norm climbed from step {blown.step} into "
+            "NaN/Inf, see exploding-gradients): the non-finite loss is its consequence."
+        )
+    elif earlier:
         origin = min(earlier, key=lambda o: o.step)
         kind = "the forward output" if origin is forward else "the gradient"
         cause = (
