@@ -27,8 +27,7 @@ from gradscope.errors import GradscopeWarning, InstrumentError
 T = TypeVar("T")
 
 _LIBRARY_DIRS = tuple(
-    os.path.dirname(m.__file__) + os.sep  # type: ignore[arg-type]
-    for m in (sys.modules["gradscope"], torch)
+    os.path.dirname(str(m.__file__)) + os.sep for m in (sys.modules["gradscope"], torch)
 )
 
 

@@ -137,7 +137,7 @@ class _QuietCompileWarning:
             self._active = False
             cls._users -= 1
             if cls._users == 0 and cls._entry in warnings.filters:
-                warnings.filters.remove(cls._entry)
+                warnings.filters.remove(cls._entry)  # type: ignore[attr-defined]
                 mutated = getattr(warnings, "_filters_mutated", None)
                 if mutated is not None:  # invalidate the warning registries' caches
                     mutated()

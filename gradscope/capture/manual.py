@@ -97,7 +97,8 @@ class ManualUpdates:
         if self.awaiting is None:
             return
         self.awaiting = None
-        confirmed, inputs = [], []
+        confirmed: list[WatchedParam] = []
+        inputs: list[WatchedParam] = []
         for wp in list(self._reg.params):
             version, copy = self.provisional.get(wp.index, (-1, None))
             if version == -1:  # not a parameter, or its first backward pass is yet to end
