@@ -54,6 +54,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "exploding_gradients_nan": ("exploding-gradients", "0.bias"),
     # torch.sigmoid(logits).squeeze(1): found through the reshape
     "sigmoid_before_bce_functional": ("sigmoid-before-bce", "F.binary_cross_entropy"),
+    # a sigmoid output into BCEWithLogitsLoss: the sigmoid applied twice
+    "sigmoid_before_bce_logits": ("sigmoid-before-bce", "F.binary_cross_entropy_with_logits"),
+    # torch.sign on a hidden layer: only the layers before it are starved, the loss still moves
+    "zero_gradient_flow_sign": ("zero-gradient-flow", "torch.sign"),
 }
 
 

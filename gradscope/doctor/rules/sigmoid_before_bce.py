@@ -5,6 +5,10 @@
 ``BCEWithLogitsLoss`` computes the same loss from the logits in one stable expression. A batch
 whose targets are all one label (a GAN's real or fake batch, the DCGAN recipe) or soft values in
 [0, 1] (a VAE's reconstruction) is only ``info``: those recipes train, and the fix is the same.
+
+A sigmoid output given to ``BCEWithLogitsLoss`` is worse, and an ``error``: that loss applies the
+sigmoid itself, so the model's output is squashed twice into (0.5, 0.73) and the loss can never
+fall near 0 whatever the weights.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterator
 
 from gradscope.doctor.context import Context
 from gradscope.doctor.losses import producer
-from gradscope.records import Alert
+from gradscope.records import Alert, Event
 
 CODE = "sigmoid-before-bce"
 SIGMOID_TYPES = frozenset({"Sigmoid"})
@@ -21,6 +25,10 @@ SIGMOID_TYPES = frozenset({"Sigmoid"})
 
 def check(ctx: Context) -> Iterator[Alert]:
     for event in ctx.events("loss_input"):
+        if event.details.get("fn") == "binary_cross_entropy_with_logits":
+            if event.details.get("grad_fn") == "SigmoidBackward0":
+                yield _twice(ctx, event)
+            continue
         if event.details.get("fn") != "binary_cross_entropy":
             continue
         if not event.details.get("from_sigmoid"):
@@ -51,3 +59,21 @@ def check(ctx: Context) -> Iterator[Alert]:
             "forward().",
             fn="binary_cross_entropy",
         )
+
+
+def _twice(ctx: Context, event: Event) -> Alert:
+    """A sigmoid output fed to the loss that applies the sigmoid itself."""
+    where = producer(ctx, event, SIGMOID_TYPES) or event.where
+    return ctx.alert(
+        CODE,
+        "error",
+        where,
+        event.step,
+        f"At `{event.where}` (step {event.step}) the with-logits binary cross-entropy was given "
+        "a sigmoid output. It applies the sigmoid itself, so the model's output goes through "
+        "it twice: every prediction is squashed into (0.5, 0.73), the loss cannot approach 0 "
+        "and its gradients are weak. Give it the raw scores: drop the sigmoid from forward() "
+        "(`return self.fc(x)`, not `return torch.sigmoid(self.fc(x))`) and apply "
+        "`torch.sigmoid` only to predict.",
+        fn="binary_cross_entropy_with_logits",
+    )
