@@ -9,8 +9,9 @@ The parameter named is the one whose gradient grew the most by the first step ov
 (or, over the bound, the largest there), so the live doctor and a later ``gradscope doctor``
 name the same place. Under a GradScaler the pre-clip norms (taken before ``unscale_``) are
 divided by its scale. A norm that climbs step after step by ``explode_growth`` and then turns
-non-finite is an explosion too, however few steps it took: it is reported as the origin of the
-NaN, at ``error``.
+non-finite is an explosion too, however few steps it took, and so is a norm already above the
+sane bound on the step before the first non-finite one: either is reported as the origin of
+the NaN, at ``error``.
 """
 
 from __future__ import annotations
@@ -82,15 +83,20 @@ def diverged(ctx: Context, m: dict[str, Any]) -> tuple[int, int, float] | None:
         return None
     steps, norms = m["steps"], m["norms"]
     bad = next((i for i, v in enumerate(norms) if not math.isfinite(v)), None)
-    if bad is None or bad < 2:
+    if bad is None or bad < 1:
         return None
     start = bad - 1
     while start > 0 and 0 < norms[start - 1] < norms[start]:
         start -= 1
-    if start == bad - 1 or norms[start] <= 0:
-        return None
-    climb = norms[bad - 1] / norms[start]
-    return (steps[bad], steps[start], climb) if climb >= ctx.thresholds.explode_growth else None
+    if start < bad - 1 and norms[start] > 0:
+        climb = norms[bad - 1] / norms[start]
+        if climb >= ctx.thresholds.explode_growth:
+            return steps[bad], steps[start], climb
+    if norms[bad - 1] >= ctx.thresholds.explode_bound:
+        # No climb to see, but already far above any sane norm on the step before: one update
+        # of that size blows the weights up (a deep stack with an unscaled init).
+        return steps[bad], steps[bad - 1], math.nan
+    return None
 
 
 def check(ctx: Context) -> Iterator[Alert]:
@@ -130,28 +136,41 @@ def check(ctx: Context) -> Iterator[Alert]:
         "turns NaN. Lower the learning rate, clip: `torch.nn.utils.clip_grad_norm_"
         "(model.parameters(), max_norm=1.0)` between `loss.backward()` and `optimizer.step()`, "
         "and check the init and normalisation of deep or recurrent stacks.",
-        baseline=m["baseline"],
-        peak=m["peak"],
-        growth=m["growth"],
+        baseline=_json(m["baseline"]),
+        peak=_json(m["peak"]),
+        growth=_json(m["growth"]),
     )
 
 
 def _diverged_alert(ctx: Context, m: dict[str, Any], bad: int, start: int, climb: float) -> Alert:
     last = max(s for s in m["steps"] if s < bad)
     worst, worst_ratio = _worst_param(ctx, m["metric"], last, since=start)
+    norm = dict(zip(m["steps"], m["norms"], strict=True)).get(last, math.nan)
+    what = (
+        f"grew {fmt(climb)}× in {last - start} step{'s' if last - start != 1 else ''} "
+        f"(step {start} to {last})"
+        if math.isfinite(climb)
+        else f"was {fmt(norm)} at step {last}, far above the sane bound "
+        f"{fmt(ctx.thresholds.explode_bound)}"
+    )
+    whose = (
+        f"`{worst}`'s gradient grew the most ({fmt(worst_ratio)}×)"
+        if math.isfinite(worst_ratio)
+        else f"`{worst}` has the largest gradient"
+    )
     return ctx.alert(
         CODE,
         "error",
         worst,
         start,
-        f"The total gradient norm grew {fmt(climb)}× in {last - start} step"
-        f"{'s' if last - start != 1 else ''} (step {start} to {last}), then went NaN/Inf at "
-        f"step {bad}: the updates blew the weights up, and the NaN that followed is its "
-        f"consequence. `{worst}`'s gradient grew the most ({fmt(worst_ratio)}×). The learning "
-        "rate is too large for these inputs: lower it (try 10× smaller), normalise the inputs "
+        f"The total gradient norm {what}, then went NaN/Inf at step {bad}: the updates blew "
+        f"the weights up, and the NaN that followed is its consequence. {whose}. The learning "
+        "rate is too large for these inputs, or the init too large for the depth: lower it "
+        "(try 10× smaller), scale the init to the fan-in, normalise the inputs "
         "and targets, and clip: `torch.nn.utils.clip_grad_norm_(model.parameters(), "
         "max_norm=1.0)` between `loss.backward()` and `optimizer.step()`.",
-        growth=climb,
+        growth=_json(climb),
+        norm=_json(norm),
         nonfinite_step=bad,
     )
 
@@ -187,3 +206,8 @@ def _first_step_over(ctx: Context, m: dict[str, Any], grew: bool) -> int | None:
     """The first logged step whose norm crossed the limit that fired."""
     limit = m["baseline"] * ctx.thresholds.explode_growth if grew else ctx.thresholds.explode_bound
     return next((s for s, v in zip(m["steps"], m["norms"], strict=True) if v >= limit), None)
+
+
+def _json(value: float) -> float | None:
+    """A detail value the store can hold: its JSON has no NaN or Infinity."""
+    return value if math.isfinite(value) else None

@@ -3,7 +3,8 @@
 The classic cause is building the optimizer before adding a layer (``model.head = nn.Linear
 (...)`` after ``optim.SGD(model.parameters())``), or listing only some modules' parameters.
 Only judged when at least one optimizer is watched: without one, nobody said what is updated.
-Parameters are grouped by module so a forgotten layer is one alert.
+Parameters are grouped by the outermost module none of whose trainable parameters any optimizer
+holds, so a forgotten layer is one alert, and so is a forgotten ``decoder`` made of several.
 """
 
 from __future__ import annotations
@@ -16,13 +17,28 @@ from gradscope.records import Alert
 CODE = "param-not-in-optimizer"
 
 
+def owner(ctx: Context, module: str, missing: set[str]) -> str:
+    """The outermost module above ``module`` (or itself) all of whose trainable parameters are
+    missing: a decoder left out of the optimizer is one alert at ``decoder``, not one per layer.
+    The root is never chosen: a model missing whole is named by its parts."""
+    parts = module.split(".") if module else []
+    for depth in range(1, len(parts)):
+        prefix = ".".join(parts[:depth])
+        under = [
+            n for n in ctx.params if n.startswith(prefix + ".") and ctx.param_info[n].requires_grad
+        ]
+        if under and all(n in missing for n in under):
+            return prefix
+    return module
+
+
 def check(ctx: Context) -> Iterator[Alert]:
     if not ctx.optimizers:
         return
+    missing = [n for n in ctx.params if n in ctx.grad_params and n not in ctx.optimized]
     by_module: dict[str, list[str]] = {}
-    for name in ctx.params:
-        if name in ctx.grad_params and name not in ctx.optimized:
-            by_module.setdefault(ctx.param_info[name].module, []).append(name)
+    for name in missing:
+        by_module.setdefault(owner(ctx, ctx.param_info[name].module, set(missing)), []).append(name)
     opt_names = ", ".join(ctx.optimizer_label(o.index) for o in ctx.optimizers)
     for module, names in by_module.items():
         first = ctx.series("grad_norm", names[0])[0][0]

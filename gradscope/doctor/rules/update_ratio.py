@@ -5,8 +5,9 @@ optimizer. Healthy training moves weights by roughly 1e-4 to 1e-2 of their norm 
 0 nothing learns (lr ≈ 0, a zeroed group), near 1 the weights are replaced every step. The
 median over the logged steps is judged, leaving out the first ones (biases start at 0, where
 the ratio is unbounded). "Too large" is judged for weights (≥ 2-D) only, whose norm is never
-near 0 by design. "Too small" is judged per parameter group, and only when every parameter
-of the group that has a gradient is that slow: then the group's learning rate is the cause. One
+near 0 by design. "Too small" is judged per parameter group, and only when every weight of
+the group that has a gradient (every parameter, in a group without weights) is that slow: then
+the group's learning rate is the cause. One
 slow parameter among moving ones has a small gradient instead (a bias feeding a BatchNorm gets
 none by design; dead or vanishing layers have their own diagnoses). A group whose gradients
 (or the loss) fell to a tiny fraction of where they started has converged (LBFGS on a problem
@@ -95,6 +96,11 @@ def check(ctx: Context) -> Iterator[Alert]:
     for opt in ctx.optimizers:
         for group in opt.groups:
             members = [n for n in group.params if n in r]
+            weights = [n for n in members if len(ctx.param_info[n].shape) >= 2]
+            # A bias or norm shift starting at 0 keeps a tiny norm, so its ratio says nothing
+            # about the lr (a LayerNorm bias moved by 3e-9 is "2 %" of itself): when the group
+            # has weights, they are judged.
+            members = weights or members
             slow = [n for n in members if n in low]
             if (
                 slow
@@ -108,7 +114,8 @@ def check(ctx: Context) -> Iterator[Alert]:
                     "warning",
                     f"{ctx.optimizer_label(opt.index)}.group{group.index}",
                     None,
-                    f"Every parameter of group {group.index} ({name_list(slow)}) changes by "
+                    f"Every {'weight' if weights else 'parameter'} of group {group.index} "
+                    f"({name_list(slow)}) changes by "
                     f"at most {fmt(max(r[n] for n in slow))} of its norm per step (median), "
                     f"so nothing in it learns; healthy training moves weights by about 1e-4 "
                     f"to 1e-2 per step. Its lr is {lr}: raise it, e.g. "

@@ -1,4 +1,4 @@
-# expect: exploding-gradients @ layers.0.weight|layers.0.bias
+# expect: exploding-gradients @ out.weight
 """A deep MLP initialised with std=1 weights (no fan-in scaling) and a high learning rate."""
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-# expect: sigmoid-before-bce @ F.binary_cross_entropy
+# expect: sigmoid-before-bce @ F.binary_cross_entropy_with_logits
 """Binary classifier: sigmoid inside forward, then F.binary_cross_entropy_with_logits on it."""
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-# expect: softmax-before-cross-entropy @ classifier
+# expect: softmax-before-cross-entropy @ F.cross_entropy
 """A small CNN whose forward() returns probabilities, fed to nn.CrossEntropyLoss."""
 import torch
 from torch import nn
