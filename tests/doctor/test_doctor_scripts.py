@@ -58,6 +58,13 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "sigmoid_before_bce_logits": ("sigmoid-before-bce", "F.binary_cross_entropy_with_logits"),
     # torch.sign on a hidden layer: only the layers before it are starved, the loss still moves
     "zero_gradient_flow_sign": ("zero-gradient-flow", "torch.sign"),
+    # std=1 init of a deep ReLU stack: a 1e10 norm at step 0, Inf at step 1; the explosion,
+    # not the layer that overflowed, is named (at the largest gradient)
+    "exploding_gradients_init": ("exploding-gradients", "out.weight"),
+    # lr=1e-9: a LayerNorm bias starting at 0 seems to move, the weights judge the group
+    "update_ratio_layernorm": ("update-ratio", "optimizer0:AdamW.group0"),
+    # a whole decoder of several layers left out: one alert at the decoder
+    "param_not_in_optimizer_decoder": ("param-not-in-optimizer", "decoder"),
 }
 
 
