@@ -1,5 +1,6 @@
 # expect: loss-target-range @ F.binary_cross_entropy_with_logits
 """Image autoencoder trained with BCE-with-logits on raw 0..255 pixel targets."""
+
 import torch
 from torch import nn
 
@@ -10,7 +11,7 @@ model = nn.Sequential(
 )
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 crit = nn.BCEWithLogitsLoss()
-for epoch in range(2):
+for _epoch in range(2):
     for i in range(0, 256, 32):
         batch = images[i : i + 32]
         opt.zero_grad()

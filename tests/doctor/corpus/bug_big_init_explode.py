@@ -1,5 +1,6 @@
 # expect: exploding-gradients @ out.weight
 """A deep MLP initialised with std=1 weights (no fan-in scaling) and a high learning rate."""
+
 import torch
 from torch import nn
 
@@ -21,7 +22,7 @@ class Deep(nn.Module):
 torch.manual_seed(0)
 model = Deep()
 opt = torch.optim.SGD(model.parameters(), lr=0.1)
-for step in range(10):
+for _step in range(10):
     x = torch.randn(32, 64)
     y = x[:, :1]
     opt.zero_grad()

@@ -1,5 +1,6 @@
 # expect: dropout-before-batchnorm @ features.2
 """CNN block ordered conv -> Dropout2d -> BatchNorm2d -> ReLU."""
+
 import torch
 from torch import nn
 
@@ -19,7 +20,7 @@ model.add_module(
 )
 model.add_module("head", nn.Linear(8, 2))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-for step in range(20):
+for _step in range(20):
     x = torch.randn(16, 3, 12, 12)
     y = (x.mean((1, 2, 3)) > 0).long()
     opt.zero_grad()

@@ -1,5 +1,6 @@
 # expect: param-not-in-optimizer @ decoder
 """Autoencoder whose optimizer was given only the encoder's parameters."""
+
 import torch
 import torch.nn as nn
 
@@ -18,7 +19,7 @@ torch.manual_seed(0)
 ae = AE()
 optimizer = torch.optim.Adam(ae.encoder.parameters(), lr=1e-3)
 data = torch.randn(512, 32)
-for epoch in range(3):
+for _epoch in range(3):
     for i in range(0, 512, 64):
         batch = data[i : i + 64]
         optimizer.zero_grad()

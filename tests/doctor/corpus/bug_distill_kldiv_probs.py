@@ -1,5 +1,6 @@
 # expect: kldiv-input-not-log @ F.kl_div
 """Distillation: nn.KLDivLoss fed the student's probabilities instead of log-probabilities."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,7 +11,7 @@ student = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 5))
 kl = nn.KLDivLoss(reduction="batchmean")
 opt = torch.optim.Adam(student.parameters(), lr=1e-3)
 T = 2.0
-for step in range(30):
+for _step in range(30):
     x = torch.randn(64, 10)
     with torch.no_grad():
         soft_targets = F.softmax(teacher(x) / T, dim=-1)

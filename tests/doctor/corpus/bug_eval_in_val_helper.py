@@ -1,5 +1,6 @@
 # expect: eval-mode-training @ drop
 """validate() switches to eval mode and the training loop never switches back."""
+
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset

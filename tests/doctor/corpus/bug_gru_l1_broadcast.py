@@ -1,5 +1,6 @@
 # expect: loss-broadcast @ F.l1_loss
 """GRU regressor: predictions are (N, 1), targets (N,); L1Loss broadcasts to (N, N)."""
+
 import torch
 from torch import nn
 
@@ -19,7 +20,7 @@ torch.manual_seed(0)
 model = GRUReg()
 crit = nn.L1Loss()
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-for step in range(25):
+for _step in range(25):
     x = torch.randn(32, 10, 3)
     y = x[:, :, 0].sum(1)
     opt.zero_grad()

@@ -1,5 +1,6 @@
 # expect: unused-parameter @ proj
 """LSTM classifier: a projection layer was added but forward() still uses the old path."""
+
 import torch
 from torch import nn
 
@@ -13,14 +14,14 @@ class SeqClf(nn.Module):
         self.fc = nn.Linear(hid, n_cls)
 
     def forward(self, tokens):
-        out, (h, c) = self.lstm(self.emb(tokens))
+        _out, (h, _c) = self.lstm(self.emb(tokens))
         return self.fc(h[-1])
 
 
 torch.manual_seed(0)
 model = SeqClf()
 opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-for step in range(20):
+for _step in range(20):
     tokens = torch.randint(0, 50, (16, 12))
     y = tokens[:, 0] % 3
     opt.zero_grad()

@@ -1,5 +1,6 @@
 # expect: nll-input-not-log @ F.nll_loss
 """Tiny transformer classifier; nn.NLLLoss applied to raw logits."""
+
 import torch
 from torch import nn
 
@@ -20,7 +21,7 @@ torch.manual_seed(0)
 model = TinyTransformer()
 crit = nn.NLLLoss()
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-for step in range(20):
+for _step in range(20):
     tok = torch.randint(0, 40, (16, 10))
     y = tok[:, 0] % 4
     opt.zero_grad()

@@ -1,5 +1,6 @@
 # expect: graph-break @ encoder
 """Features go through numpy for a 'normalisation' and come back as a fresh tensor."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,7 +23,7 @@ class TwoStage(nn.Module):
 torch.manual_seed(0)
 net = TwoStage()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-for it in range(30):
+for _it in range(30):
     x = torch.randn(64, 8)
     y = x.pow(2).sum(1, keepdim=True)
     opt.zero_grad()

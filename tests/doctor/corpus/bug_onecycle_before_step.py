@@ -1,5 +1,6 @@
 # expect: scheduler-order @ OneCycleLR
 """OneCycleLR stepped before the optimizer in every iteration."""
+
 import torch
 from torch import nn
 
@@ -10,7 +11,7 @@ steps = 50
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=steps)
 data = torch.randn(800, 16)
 target = data[:, :4].argmax(1)
-for i in range(steps):
+for _i in range(steps):
     idx = torch.randint(0, 800, (32,))
     optimizer.zero_grad()
     loss = nn.CrossEntropyLoss()(model(data[idx]), target[idx])

@@ -1,5 +1,6 @@
 # expect: nonfinite-grad @ dist
 """A pairwise-distance layer takes sqrt of squared distances: the diagonal is sqrt(0)."""
+
 import torch
 from torch import nn
 
@@ -23,7 +24,7 @@ class Embedder(nn.Module):
 torch.manual_seed(0)
 model = Embedder()
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-for step in range(6):
+for _step in range(6):
     x = torch.randn(16, 10)
     labels = torch.randint(0, 2, (16,))
     same = (labels[:, None] == labels[None, :]).float()

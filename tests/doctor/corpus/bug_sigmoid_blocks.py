@@ -1,5 +1,6 @@
 # expect: vanishing-gradients @ blocks.0.fc.weight
 """Residual-free blocks of Linear + Sigmoid, twelve deep: the gradient dies on the way down."""
+
 import torch
 from torch import nn
 
@@ -31,7 +32,7 @@ class DeepNet(nn.Module):
 torch.manual_seed(0)
 model = DeepNet()
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-for step in range(12):
+for _step in range(12):
     x = torch.randn(64, 10)
     opt.zero_grad()
     loss = nn.functional.mse_loss(model(x), x[:, :1] - x[:, 1:2])

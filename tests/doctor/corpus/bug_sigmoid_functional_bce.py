@@ -1,8 +1,9 @@
 # expect: sigmoid-before-bce @ F.binary_cross_entropy_with_logits
 """Binary classifier: sigmoid inside forward, then F.binary_cross_entropy_with_logits on it."""
+
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class Clf(nn.Module):
@@ -20,7 +21,7 @@ X = torch.randn(1024, 20)
 y = (X[:, :3].sum(1) > 0).float()
 model = Clf()
 opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-for step in range(60):
+for _step in range(60):
     idx = torch.randint(0, 1024, (64,))
     opt.zero_grad()
     out = model(X[idx]).squeeze(-1)

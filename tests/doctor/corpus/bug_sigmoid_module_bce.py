@@ -1,5 +1,6 @@
 # expect: sigmoid-before-bce @ F.binary_cross_entropy
 """Churn model: the module returns torch.sigmoid(...) and the loop uses F.binary_cross_entropy."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -24,7 +25,7 @@ y = ((X[:, 0] * 2 - X[:, 3]) > 0.5).float()
 loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)
 model = Churn(9)
 opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-for epoch in range(3):
+for _epoch in range(3):
     for xb, yb in loader:
         opt.zero_grad()
         loss = F.binary_cross_entropy(model(xb), yb)

@@ -1,5 +1,6 @@
 # expect: zero-gradient-flow @ torch.sign
 """A binarised layer uses torch.sign without a straight-through estimator."""
+
 import torch
 from torch import nn
 
@@ -18,7 +19,7 @@ class BinaryNet(nn.Module):
 torch.manual_seed(0)
 net = BinaryNet()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-for step in range(15):
+for _step in range(15):
     x = torch.randn(64, 16)
     opt.zero_grad()
     loss = nn.functional.mse_loss(net(x), x[:, :1])

@@ -1,8 +1,9 @@
 # expect: softmax-before-cross-entropy @ F.cross_entropy
 """A small CNN whose forward() returns probabilities, fed to nn.CrossEntropyLoss."""
+
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class SmallCNN(nn.Module):
@@ -25,7 +26,7 @@ labels = torch.randint(0, 5, (256,))
 model = SmallCNN()
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-for epoch in range(3):
+for _epoch in range(3):
     for i in range(0, 256, 32):
         optimizer.zero_grad()
         loss = criterion(model(images[i : i + 32]), labels[i : i + 32])

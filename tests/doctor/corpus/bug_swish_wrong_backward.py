@@ -1,5 +1,6 @@
 # expect: custom-function-gradcheck @ MySwish
 """A hand-written Swish whose backward forgets the product rule's second term."""
+
 import torch
 from torch import nn
 
@@ -29,7 +30,7 @@ class Net(nn.Module):
 torch.manual_seed(0)
 net = Net()
 opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-for i in range(15):
+for _i in range(15):
     x = torch.randn(32, 8)
     opt.zero_grad()
     loss = nn.functional.mse_loss(net(x), x[:, :1] * 2)

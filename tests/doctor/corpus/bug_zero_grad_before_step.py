@@ -1,5 +1,6 @@
 # expect: step-without-grad @ optimizer0:RMSprop
 """zero_grad() moved to just before step(): every update sees no gradient."""
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -11,7 +12,7 @@ loader = DataLoader(TensorDataset(X, Y), batch_size=32, shuffle=True)
 model = nn.Sequential(nn.Linear(6, 24), nn.LayerNorm(24), nn.GELU(), nn.Linear(24, 2))
 opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
 loss_fn = nn.SmoothL1Loss()
-for epoch in range(2):
+for _epoch in range(2):
     for xb, yb in loader:
         loss = loss_fn(model(xb), yb)
         loss.backward()

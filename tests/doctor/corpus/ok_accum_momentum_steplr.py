@@ -1,5 +1,6 @@
 # expect: clean
 """Gradient accumulation over 4 micro-batches with SGD+momentum and StepLR per epoch."""
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -12,7 +13,7 @@ model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
 opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
 sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
 accum = 4
-for epoch in range(4):
+for _epoch in range(4):
     opt.zero_grad()
     for i, (xb, yb) in enumerate(loader):
         loss = nn.functional.mse_loss(model(xb), yb) / accum

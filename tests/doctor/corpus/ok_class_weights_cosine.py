@@ -1,5 +1,6 @@
 # expect: clean
 """Imbalanced classes: weighted cross-entropy, CosineAnnealingLR, 200 steps."""
+
 import torch
 from torch import nn
 
@@ -13,7 +14,7 @@ model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32
 crit = nn.CrossEntropyLoss(weight=weights)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=200)
-for step in range(200):
+for _step in range(200):
     idx = torch.randint(0, 2000, (64,))
     opt.zero_grad()
     loss = crit(model(X[idx]), Y[idx])

@@ -1,5 +1,6 @@
 # expect: clean
 """CNN on synthetic images with BatchNorm, Dropout, OneCycleLR and a train/val loop."""
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -10,9 +11,17 @@ labels = (imgs[:, 0, :6].mean((1, 2)) > imgs[:, 0, 6:].mean((1, 2))).long()
 train = DataLoader(TensorDataset(imgs[:448], labels[:448]), batch_size=32, shuffle=True)
 val = DataLoader(TensorDataset(imgs[448:], labels[448:]), batch_size=64)
 model = nn.Sequential(
-    nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-    nn.Flatten(), nn.Dropout(0.2), nn.Linear(16, 2),
+    nn.Conv2d(1, 8, 3, padding=1),
+    nn.BatchNorm2d(8),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(8, 16, 3, padding=1),
+    nn.BatchNorm2d(16),
+    nn.ReLU(),
+    nn.AdaptiveAvgPool2d(1),
+    nn.Flatten(),
+    nn.Dropout(0.2),
+    nn.Linear(16, 2),
 )
 epochs = 4
 opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)

@@ -1,15 +1,16 @@
 # expect: clean
 """Distillation done right: KLDiv on log-probabilities plus NLL on log_softmax."""
+
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 torch.manual_seed(0)
 teacher = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 5)).eval()
 student = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 5))
 opt = torch.optim.Adam(student.parameters(), lr=2e-3)
 T = 3.0
-for step in range(60):
+for _step in range(60):
     x = torch.randn(64, 10)
     with torch.no_grad():
         t_logits = teacher(x)

@@ -1,5 +1,6 @@
 # expect: clean
 """Fine-tuning: the backbone is frozen, only the new head is optimised."""
+
 import torch
 from torch import nn
 
@@ -21,7 +22,7 @@ for p in net.backbone.parameters():
 opt = torch.optim.SGD(filter(lambda p: p.requires_grad, net.parameters()), lr=0.05, momentum=0.9)
 X = torch.randn(800, 20)
 Y = X[:, :4].argmax(1)
-for step in range(60):
+for _step in range(60):
     idx = torch.randint(0, 800, (64,))
     opt.zero_grad()
     loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])

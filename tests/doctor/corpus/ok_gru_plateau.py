@@ -1,5 +1,6 @@
 # expect: clean
 """GRU sequence regression with ReduceLROnPlateau driven by validation loss."""
+
 import torch
 from torch import nn
 
@@ -13,7 +14,7 @@ class Net(nn.Module):
         self.head = nn.Linear(32, 1)
 
     def forward(self, x):
-        out, h = self.gru(x)
+        _out, h = self.gru(x)
         return self.head(h[-1]).squeeze(-1)
 
 
@@ -22,7 +23,7 @@ Y = X[:, :, 0].cumsum(1)[:, -1] * 0.3 + X[:, -1, 1]
 model = Net()
 opt = torch.optim.Adam(model.parameters(), lr=5e-3)
 sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
-for epoch in range(6):
+for _epoch in range(6):
     model.train()
     for i in range(0, 500, 50):
         opt.zero_grad()

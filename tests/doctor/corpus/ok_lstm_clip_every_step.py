@@ -1,5 +1,6 @@
 # expect: clean
 """LSTM language-ish model; clip_grad_norm_ at 0.25 is active at every step."""
+
 import torch
 from torch import nn
 
@@ -20,7 +21,7 @@ torch.manual_seed(0)
 seq = torch.arange(0, 3000) % 30
 model = LM()
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-for step in range(120):
+for _step in range(120):
     starts = torch.randint(0, 2900, (16,))
     batch = torch.stack([seq[s : s + 21] for s in starts])
     inp, tgt = batch[:, :-1], batch[:, 1:]

@@ -1,5 +1,6 @@
 # expect: clean
 """Linear regression with raw tensors and hand-written SGD updates."""
+
 import torch
 
 torch.manual_seed(0)
@@ -9,7 +10,7 @@ y = X @ true_w + 0.3 + 0.05 * torch.randn(500, 1)
 w = torch.zeros(3, 1, requires_grad=True)
 b = torch.zeros(1, requires_grad=True)
 lr = 0.1
-for epoch in range(150):
+for _epoch in range(150):
     pred = X @ w + b
     loss = ((pred - y) ** 2).mean()
     loss.backward()

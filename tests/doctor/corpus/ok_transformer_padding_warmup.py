@@ -1,5 +1,6 @@
 # expect: clean
 """Small transformer with padding_idx embeddings, label smoothing, AdamW and linear warmup."""
+
 import torch
 from torch import nn
 
@@ -29,7 +30,7 @@ opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
 warmup = 20
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup))
 crit = nn.CrossEntropyLoss(label_smoothing=0.1)
-for step in range(80):
+for _step in range(80):
     tok = torch.randint(1, 60, (32, 16))
     lengths = torch.randint(4, 17, (32,))
     tok[torch.arange(16)[None, :] >= lengths[:, None]] = PAD

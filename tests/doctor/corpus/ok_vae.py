@@ -1,8 +1,9 @@
 # expect: clean
 """A VAE on synthetic binary-ish images: BCE-with-logits reconstruction plus KL."""
+
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class VAE(nn.Module):
@@ -25,7 +26,7 @@ proto = (torch.rand(8, 64) > 0.5).float()
 data = (proto[torch.randint(0, 8, (1024,))] + 0.1 * torch.rand(1024, 64)).clamp(0, 1)
 vae = VAE()
 opt = torch.optim.Adam(vae.parameters(), lr=2e-3)
-for step in range(100):
+for _step in range(100):
     x = data[torch.randint(0, 1024, (64,))]
     logits, mu, logvar = vae(x)
     rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]

@@ -1,5 +1,6 @@
 # expect: clean
 """A validation helper that switches to eval and back to train mode; a converging regressor."""
+
 import torch
 from torch import nn
 
@@ -14,7 +15,9 @@ def evaluate(model, x, y):
 
 
 torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(6, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1))
+model = nn.Sequential(
+    nn.Linear(6, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1)
+)
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 X = torch.randn(700, 6)
 Y = (X[:, :3] ** 2).sum(1, keepdim=True)

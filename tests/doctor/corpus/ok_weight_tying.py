@@ -1,5 +1,6 @@
 # expect: clean
 """A GRU language model whose output layer shares the embedding weight."""
+
 import torch
 from torch import nn
 
@@ -21,7 +22,7 @@ torch.manual_seed(0)
 text = (torch.arange(4000) * 7) % 40
 lm = TiedLM()
 opt = torch.optim.Adam(lm.parameters(), lr=3e-3)
-for step in range(80):
+for _step in range(80):
     s = torch.randint(0, 3900, (8,))
     b = torch.stack([text[i : i + 17] for i in s])
     opt.zero_grad()
