@@ -31,8 +31,8 @@ warmup = 20
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup))
 crit = nn.CrossEntropyLoss(label_smoothing=0.1)
 for _step in range(80):
-    tok = torch.randint(1, 60, (32, 16))
-    lengths = torch.randint(4, 17, (32,))
+    tok = torch.randint(1, 60, (16, 16))
+    lengths = torch.randint(4, 17, (16,))
     tok[torch.arange(16)[None, :] >= lengths[:, None]] = PAD
     y = tok[:, 0] % 3
     opt.zero_grad()
