@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from gradscope.cli_options import every_option, rank_option
 from gradscope.errors import GradscopeError
 
 DEMO_MODELS = ("linreg", "mlp", "lenet", "gru", "transformer", "bug")
@@ -65,13 +66,7 @@ def main() -> None:
 @click.argument("model", type=click.Choice(DEMO_MODELS), default="mlp")
 @click.option("--steps", type=click.IntRange(min=1), help="Training steps (default per model).")
 @click.option("--store", type=click.Path(dir_okay=False), help="Store path [runs/demo-MODEL.gsdb].")
-@click.option(
-    "--every",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Log statistics every N-th step.",
-)
+@every_option
 @click.option(
     "--tui/--no-tui",
     "open_tui",
@@ -106,13 +101,7 @@ def demo(
 @click.option(
     "--store", type=click.Path(dir_okay=False), help="Store path [runs/<script>-<time>.gsdb]."
 )
-@click.option(
-    "--every",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Log statistics every N-th step.",
-)
+@every_option
 @click.option(
     "--detail-every",
     type=click.IntRange(min=1),
@@ -147,6 +136,8 @@ def run(
     from gradscope.options import WatchOptions
     from gradscope.runner import run_script
 
+    if store is None:
+        store, args = _trailing_store(args)
     options = WatchOptions(
         every=every,
         detail_every=detail_every,
@@ -157,14 +148,27 @@ def run(
     ctx.exit(run_script(script, list(args), store=store, options=options, quiet=quiet))
 
 
+def _trailing_store(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """Take ``--store X.gsdb`` written after SCRIPT as ``run``'s own option.
+
+    Anything after SCRIPT belongs to the script, but a ``.gsdb`` path can only mean a gradscope
+    store: ``gradscope run train.py --store out.gsdb`` would otherwise hand the script an option
+    it does not know and record the run somewhere else.
+    """
+    for i, arg in enumerate(args):
+        if arg == "--store" and i + 1 < len(args) and args[i + 1].endswith(".gsdb"):
+            return args[i + 1], args[:i] + args[i + 2 :]
+        if arg.startswith("--store=") and arg.endswith(".gsdb"):
+            return arg.removeprefix("--store="), args[:i] + args[i + 1 :]
+        if arg == "--":
+            break
+    return None, args
+
+
 @main.command()
 @click.argument("store", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option(
-    "--rank",
-    type=click.IntRange(min=0),
-    help="Show only this rank of a distributed run [default: every rank].",
-)
+@rank_option("Show only this rank of a distributed run [default: every rank].")
 def report(store: str, as_json: bool, rank: int | None) -> None:
     """Summarise a recorded run: model, parameters, optimizer groups, loss, alerts.
 

@@ -15,6 +15,8 @@ import json
 
 import click
 
+from gradscope.cli_options import rank_option
+
 JSON_KEYS = ("code", "severity", "where", "step", "message")
 #: ``--fail-on`` level → the severities that fail.
 FAILING = {"error": ("error",), "warning": ("error", "warning")}
@@ -35,11 +37,7 @@ FAILING = {"error": ("error",), "warning": ("error", "warning")}
     type=click.Choice(["error", "warning"]),
     help="Exit 1 when a finding of this severity or worse is present [default: always exit 0].",
 )
-@click.option(
-    "--rank",
-    type=click.IntRange(min=0),
-    help="Judge only this rank of a distributed run [default: every rank].",
-)
+@rank_option("Judge only this rank of a distributed run [default: every rank].")
 def doctor_command(
     store: str,
     as_json: bool,

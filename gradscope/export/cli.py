@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gradscope.cli_options import rank_option
+
 if TYPE_CHECKING:
     from gradscope.export.tables import Progress
 
@@ -71,11 +73,7 @@ def progress_bar(*, enabled: bool) -> Iterator[Progress | None]:
     help="Export only these per-parameter/module metrics or globs, e.g. 'grad_*', grad_hist "
     "(repeatable; step columns are always written).",
 )
-@click.option(
-    "--rank",
-    type=click.IntRange(min=0),
-    help="Export only this rank of a distributed run (default: every rank).",
-)
+@rank_option("Export only this rank of a distributed run (default: every rank).")
 @click.option(
     "--force",
     is_flag=True,

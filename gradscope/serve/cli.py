@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gradscope.cli_options import interval_option
 from gradscope.errors import GradscopeError
 
 
@@ -18,13 +19,7 @@ from gradscope.errors import GradscopeError
     help="Address to bind; anything but localhost lets others on the network read the run.",
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=1.0,
-    show_default=True,
-    help="Seconds between reads of a store that is still growing.",
-)
+@interval_option
 @click.pass_context
 def serve_command(ctx: click.Context, target: str, host: str, port: int, interval: float) -> None:
     """Serve the dashboard of TARGET to a browser: one store, or a folder of runs (default:

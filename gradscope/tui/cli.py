@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gradscope.cli_options import interval_option, rank_option
 from gradscope.errors import GradscopeError
 from gradscope.extras import require
 
@@ -28,18 +29,8 @@ def _size(path: Path) -> int:
 
 @click.command("tui")
 @click.argument("store", required=False, type=click.Path(dir_okay=True))
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=1.0,
-    show_default=True,
-    help="Seconds between reads of a store that is still growing.",
-)
-@click.option(
-    "--rank",
-    type=click.IntRange(min=0),
-    help="Which rank of a distributed run to show [default: 0].",
-)
+@interval_option
+@rank_option("Which rank of a distributed run to show [default: 0].")
 @click.pass_context
 def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None) -> None:
     """Open the dashboard on STORE (default: the newest *.gsdb under ./runs).

@@ -48,6 +48,36 @@ def test_exit_code_and_output_are_kept(tmp_path: Path) -> None:
         assert store.steps == [0, 1]
 
 
+@pytest.mark.parametrize("form", ["split", "equals"])
+def test_a_gsdb_store_written_after_the_script_is_gradscopes(tmp_path: Path, form: str) -> None:
+    script = SCRIPTS / "exits_3.py"
+    store = tmp_path / "after.gsdb"
+    option = ["--store", str(store)] if form == "split" else [f"--store={store}"]
+    watched = run(
+        sys.executable, "-m", "gradscope", "run", str(script), "x", *option, "--flag", cwd=tmp_path
+    )
+    assert watched.returncode == 3
+    assert watched.stdout == "about to exit ['x', '--flag']\n"
+    assert not (tmp_path / "runs").exists()
+    with gs.open_store(store) as run_store:
+        assert run_store.steps == [0, 1]
+
+
+def test_script_options_that_are_not_a_store_path_stay_the_scripts(tmp_path: Path) -> None:
+    watched = run(
+        sys.executable,
+        "-m",
+        "gradscope",
+        "run",
+        str(SCRIPTS / "exits_3.py"),
+        "--store",
+        "db.sqlite",
+        cwd=tmp_path,
+    )
+    assert watched.stdout == "about to exit ['--store', 'db.sqlite']\n"
+    assert len(list((tmp_path / "runs").glob("*.gsdb"))) == 1
+
+
 def test_script_exception_shows_traceback_exit_1_and_store_readable(tmp_path: Path) -> None:
     script = SCRIPTS / "raises.py"
     plain = run(sys.executable, str(script))
