@@ -140,3 +140,23 @@ class Attachment:
         except Exception as exc:
             self._instrument.fail(exc)
         flush_warnings()
+
+
+class AttachedCallback:
+    """What both trainer callbacks show their user: the run's scope, its store, and ``close``."""
+
+    _attachment: Attachment
+
+    @property
+    def scope(self) -> Scope | None:
+        """The scope of the current or last run (``None`` before the first one)."""
+        return self._attachment.scope
+
+    @property
+    def store_path(self) -> Path | None:
+        """Where the current or last run is recorded."""
+        return self._attachment.store_path
+
+    def close(self) -> None:
+        """Close the scope now (the run's end does this; safe to call twice)."""
+        self._attachment.close()

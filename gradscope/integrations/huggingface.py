@@ -15,7 +15,6 @@ replaces it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 try:
@@ -29,11 +28,10 @@ except ImportError as exc:
 from torch import nn
 from torch.optim import Optimizer
 
-from gradscope.integrations.attachment import Attachment
-from gradscope.scope import Scope
+from gradscope.integrations.attachment import AttachedCallback, Attachment
 
 
-class GradscopeTrainerCallback(TrainerCallback):
+class GradscopeTrainerCallback(AttachedCallback, TrainerCallback):
     """Record a ``Trainer.train()`` run with gradscope; options are those of ``gs.watch``.
 
     ``store`` defaults to ``gs.watch``'s ``runs/<model class>-<timestamp>.gsdb``; a second
@@ -46,16 +44,6 @@ class GradscopeTrainerCallback(TrainerCallback):
     def __init__(self, *, store: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self._attachment = Attachment("huggingface", store, options)
         self._scaled = False
-
-    @property
-    def scope(self) -> Scope | None:
-        """The scope of the current or last run (``None`` before the first one)."""
-        return self._attachment.scope
-
-    @property
-    def store_path(self) -> Path | None:
-        """Where the current or last run is recorded."""
-        return self._attachment.store_path
 
     def on_train_begin(
         self,
@@ -94,8 +82,4 @@ class GradscopeTrainerCallback(TrainerCallback):
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        self._attachment.close()
-
-    def close(self) -> None:
-        """Close the scope now (``on_train_end`` does this; safe to call twice)."""
         self._attachment.close()

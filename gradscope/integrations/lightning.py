@@ -15,7 +15,6 @@ serves both trainers.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,11 +30,10 @@ except ImportError:  # the older package name
             'pip install "gradscope[lightning]"'
         ) from exc
 
-from gradscope.integrations.attachment import Attachment, scalar_loss
-from gradscope.scope import Scope
+from gradscope.integrations.attachment import AttachedCallback, Attachment, scalar_loss
 
 
-class GradscopeCallback(Callback):
+class GradscopeCallback(AttachedCallback, Callback):
     """Record a Lightning fit with gradscope; options are those of ``gs.watch``.
 
     ``store`` defaults to ``gs.watch``'s ``runs/<module class>-<timestamp>.gsdb``; a second fit
@@ -51,16 +49,6 @@ class GradscopeCallback(Callback):
         self._loss: torch.Tensor | float | None = None
         self._seen_step = 0
         self._seen_global_step = 0
-
-    @property
-    def scope(self) -> Scope | None:
-        """The scope of the current or last fit (``None`` before the first one)."""
-        return self._attachment.scope
-
-    @property
-    def store_path(self) -> Path | None:
-        """Where the current or last fit is recorded."""
-        return self._attachment.store_path
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._attachment.open(pl_module, trainer.optimizers)
@@ -111,7 +99,3 @@ class GradscopeCallback(Callback):
         """A safety net: whatever ended the fit, no hook outlives it."""
         if stage == "fit":
             self._attachment.close()
-
-    def close(self) -> None:
-        """Close the scope now (the fit's end does this; safe to call twice)."""
-        self._attachment.close()
