@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -223,63 +224,16 @@ def _adamw(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
 
 
-EXAMPLES: dict[str, Example] = {
-    example.name: example
-    for example in (
-        Example(
-            name="linreg",
-            title="Linear regression on y = 3x + 0.8",
-            build_model=LinearRegression,
-            build_optimizer=_sgd(0.1),
-            batches=linreg_batches,
-            loss_fn=nn.MSELoss(),
-            default_steps=200,
-        ),
-        Example(
-            name="mlp",
-            title="MLP 784-256-10 on a linear teacher",
-            build_model=MLP,
-            build_optimizer=_sgd(0.05, momentum=0.9),
-            batches=mlp_batches,
-            loss_fn=nn.CrossEntropyLoss(),
-            default_steps=150,
-        ),
-        Example(
-            name="lenet",
-            title="LeNet-5 on noisy 32×32 prototypes",
-            build_model=LeNet,
-            build_optimizer=_sgd(0.01, momentum=0.9),
-            batches=lenet_batches,
-            loss_fn=nn.CrossEntropyLoss(),
-            default_steps=200,
-        ),
-        Example(
-            name="gru",
-            title="2-layer GRU language model on a Zipfian phrase stream",
-            build_model=_gru,
-            build_optimizer=_adam,
-            batches=gru_batches,
-            loss_fn=SequenceCrossEntropyLoss(),
-            default_steps=120,
-            clip_grad_norm=0.25,
-        ),
-        Example(
-            name="transformer",
-            title="4-layer transformer encoder counting token buckets",
-            build_model=_transformer,
-            build_optimizer=_adamw,
-            batches=transformer_batches,
-            loss_fn=nn.CrossEntropyLoss(),
-            default_steps=45,
-        ),
-        Example(
-            name="bug",
-            title="A classifier with two bugs for the doctor to find",
-            build_model=BuggyClassifier,
-            build_optimizer=_sgd(0.5),
-            batches=teacher_batches,
-            loss_fn=nn.CrossEntropyLoss(),
-            default_steps=150,
-        ),
-    )
-}
+_CE = nn.CrossEntropyLoss
+# fmt: off
+#: name, title, model, optimizer, data, loss, default steps (and gradient clipping)
+_TABLE: tuple[tuple[Any, ...], ...] = (
+    ("linreg", "Linear regression on y = 3x + 0.8", LinearRegression, _sgd(0.1), linreg_batches, nn.MSELoss(), 200),  # noqa: E501
+    ("mlp", "MLP 784-256-10 on a linear teacher", MLP, _sgd(0.05, momentum=0.9), mlp_batches, _CE(), 150),  # noqa: E501
+    ("lenet", "LeNet-5 on noisy 32×32 prototypes", LeNet, _sgd(0.01, momentum=0.9), lenet_batches, _CE(), 200),  # noqa: E501
+    ("gru", "2-layer GRU language model on a Zipfian phrase stream", _gru, _adam, gru_batches, SequenceCrossEntropyLoss(), 120, 0.25),  # noqa: E501
+    ("transformer", "4-layer transformer encoder counting token buckets", _transformer, _adamw, transformer_batches, _CE(), 45),  # noqa: E501
+    ("bug", "A classifier with two bugs for the doctor to find", BuggyClassifier, _sgd(0.5), teacher_batches, _CE(), 150),  # noqa: E501
+)
+# fmt: on
+EXAMPLES: dict[str, Example] = {row[0]: Example(*row) for row in _TABLE}
