@@ -39,6 +39,7 @@ from gradscope.capture.lifetime import close_at_exit, discard_at_exit
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.manual import ManualUpdates
 from gradscope.capture.params import ParamCapture
+from gradscope.capture.parts import StepParts
 from gradscope.capture.pending import Pending
 from gradscope.capture.registry import ParamRegistry
 from gradscope.capture.run_info import default_store_path, run_info
@@ -108,13 +109,20 @@ class Scope:
         self._capture = ParamCapture(self._instruments, self._pending, self.options)
         flight = FlightRecorder(self.options)
         self._manual: ManualUpdates
-        self._send = StepSender(
+        parts = StepParts(
+            options=self.options,
             instruments=self._instruments,
-            pending=self._pending,
             reg=self._reg,
+            pending=self._pending,
             capture=self._capture,
             flight=flight,
             writer=self._writer,
+            models=self._models,
+            optimizers=self._optimizers,
+            hooks=self._hooks,
+        )
+        self._send = StepSender(
+            parts=parts,
             current_step=lambda: self._path.step,
             held=lambda: self._manual.held(),
         )
@@ -134,13 +142,9 @@ class Scope:
             instrument=self._instruments["probes"],
         )
         self._manual = ManualUpdates(
-            instruments=self._instruments,
-            reg=self._reg,
-            capture=self._capture,
+            parts=parts,
             checks=self._checks,
             carry=carry,
-            writer=self._writer,
-            models=self._models,
             send=lambda: send.send(force=True),
             batch=lambda: send.batch,
         )
@@ -151,13 +155,7 @@ class Scope:
                 self._instruments["graph"], lambda meta: self._writer.put("meta", meta)
             )
         self._path = StepPath(
-            instruments=self._instruments,
-            reg=self._reg,
-            optimizers=self._optimizers,
-            pending=self._pending,
-            capture=self._capture,
-            flight=flight,
-            writer=self._writer,
+            parts=parts,
             carry=carry,
             checks=self._checks,
             ddp=self._ddp,
@@ -169,12 +167,7 @@ class Scope:
             sync_groups=lambda index: self._watched.sync_groups(index),
         )
         self._watched = Watched(
-            options=self.options,
-            reg=self._reg,
-            models=self._models,
-            optimizers=self._optimizers,
-            writer=self._writer,
-            hooks=self._hooks,
+            parts=parts,
             path=self._path,
             manual=self._manual,
             checks=self._checks,

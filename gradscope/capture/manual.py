@@ -11,19 +11,15 @@ the script changed them, dropped as inputs if not.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from gradscope.capture.carry import CarryCheck
-from gradscope.capture.guard import Instruments
 from gradscope.capture.naming import WatchedParam
-from gradscope.capture.params import ParamCapture
-from gradscope.capture.registry import ParamRegistry
+from gradscope.capture.parts import StepParts
 from gradscope.capture.step_checks import StepChecks
 from gradscope.records import StepBatch
-from gradscope.store.writer import StoreWriter
 
 #: Key of the parameter copies taken for a manual update.
 MANUAL = -1
@@ -35,23 +31,15 @@ class ManualUpdates:
     def __init__(
         self,
         *,
-        instruments: Instruments,
-        reg: ParamRegistry,
-        capture: ParamCapture,
+        parts: StepParts,
         checks: StepChecks,
         carry: CarryCheck,
-        writer: StoreWriter,
-        models: Mapping[str, nn.Module],
         send: Callable[[], None],
         batch: Callable[[], StepBatch],
     ) -> None:
-        self._instruments = instruments
-        self._reg = reg
-        self._capture = capture
+        self._parts = parts
         self._checks = checks
         self._carry = carry
-        self._writer = writer
-        self._models = models
         self._send = send
         self._batch = batch
         #: The step whose update is awaited, and the leaves' versions at its backward's end.
@@ -72,15 +60,17 @@ class ManualUpdates:
 
     def step_ended(self, step: int, *, logged: bool, detail: bool) -> None:
         """A backward pass with no optimizer watched: record it, then await the update."""
-        params = list(self._reg.params)
+        params = list(self._parts.reg.params)
         if logged:
             batch = self._batch()
-            self._capture.grads(params, histogram=detail, step=step, batch=batch)
+            self._parts.capture.grads(params, histogram=detail, step=step, batch=batch)
             if detail:
-                self._capture.weights(params, histogram=True, step=step, batch=batch)
-                self._capture.snapshot(MANUAL, params, step)
+                self._parts.capture.weights(params, histogram=True, step=step, batch=batch)
+                self._parts.capture.snapshot(MANUAL, params, step)
         where = "manual update"
-        self._instruments["probes"].run(self._checks.carried, step, where, params, {"manual": True})
+        self._parts.instruments["probes"].run(
+            self._checks.carried, step, where, params, {"manual": True}
+        )
         self._versions = {wp.index: wp.param._version for wp in params}
         for wp in params:
             # a provisional leaf seen for the first time: remember it as it is now
@@ -99,7 +89,7 @@ class ManualUpdates:
         self.awaiting = None
         confirmed: list[WatchedParam] = []
         inputs: list[WatchedParam] = []
-        for wp in list(self._reg.params):
+        for wp in list(self._parts.reg.params):
             version, copy = self.provisional.get(wp.index, (-1, None))
             if version == -1:  # not a parameter, or its first backward pass is yet to end
                 continue
@@ -109,17 +99,21 @@ class ManualUpdates:
             )
             (confirmed if changed else inputs).append(wp)
         if confirmed:
-            self._writer.put("params", [wp.info() for wp in confirmed])
-            self._writer.put("meta", self._reg.summary(self._models))
+            self._parts.writer.put("params", [wp.info() for wp in confirmed])
+            self._parts.writer.put("meta", self._parts.reg.summary(self._parts.models))
         if inputs:
-            self._reg.remove(inputs)
+            self._parts.reg.remove(inputs)
             for wp in inputs:
                 self.inputs.add(wp.param)
         self._carry.stepped(
-            [wp for wp in self._reg.params if wp.param._version != self._versions.get(wp.index)]
+            [
+                wp
+                for wp in self._parts.reg.params
+                if wp.param._version != self._versions.get(wp.index)
+            ]
         )
         self._versions = {}
-        self._capture.updates(MANUAL, on_change=self._carry.stepped)
+        self._parts.capture.updates(MANUAL, on_change=self._carry.stepped)
         self._send()
 
     def release(self) -> None:

@@ -23,25 +23,21 @@ from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck
-from gradscope.capture.flight import FlightRecorder
 from gradscope.capture.graph_snapshot import GraphSnapshot
-from gradscope.capture.guard import Instruments, flush_warnings, has_deferred_warnings
+from gradscope.capture.guard import flush_warnings, has_deferred_warnings
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import scalar_root
 from gradscope.capture.manual import ManualUpdates
 from gradscope.capture.modules import ModuleWatcher
 from gradscope.capture.naming import WatchedParam
 from gradscope.capture.optimizer import capture_state, group_lrs, group_stats
-from gradscope.capture.params import ParamCapture
-from gradscope.capture.pending import Pending
+from gradscope.capture.parts import StepParts
 from gradscope.capture.probes import PROBE_STEPS, Probes
-from gradscope.capture.registry import ParamRegistry
 from gradscope.capture.step_checks import StepChecks
 from gradscope.capture.step_send import StepSender
 from gradscope.errors import InstrumentError
 from gradscope.gradcheck import check_in_isolation, is_user_function
 from gradscope.records import Alert
-from gradscope.store.writer import StoreWriter
 
 if TYPE_CHECKING:  # the scope wires the live doctor in; the step path only calls it
     from gradscope.doctor.live import LiveDoctor
@@ -53,13 +49,7 @@ class StepPath:
     def __init__(
         self,
         *,
-        instruments: Instruments,
-        reg: ParamRegistry,
-        optimizers: list[Optimizer],
-        pending: Pending,
-        capture: ParamCapture,
-        flight: FlightRecorder,
-        writer: StoreWriter,
+        parts: StepParts,
         carry: CarryCheck,
         checks: StepChecks,
         ddp: DesyncCheck,
@@ -70,13 +60,7 @@ class StepPath:
         graph: GraphSnapshot | None,
         sync_groups: Callable[[int], None],
     ) -> None:
-        self._instruments = instruments
-        self._reg = reg
-        self._optimizers = optimizers  # the scope's list: optimizers added later are in it
-        self._pending = pending
-        self._capture = capture
-        self._flight = flight
-        self._writer = writer
+        self._parts = parts
         self._carry = carry
         self._checks = checks
         self._ddp = ddp
@@ -104,24 +88,24 @@ class StepPath:
     def attach(self, hooks: HookGroup) -> None:
         """Make the backward tracker, the probes and the module watcher, hooked into ``hooks``."""
         self.tracker = BackwardTracker(
-            self._reg.params,
+            self._parts.reg.params,
             hooks,
-            self._instruments["loss"],
+            self._parts.instruments["loss"],
             self.backward_ended,
             on_touch=self._touched,
         )
         self._send.tracker = self.tracker
         self.probes = Probes(
             hooks,
-            self._instruments["probes"],
+            self._parts.instruments["probes"],
             step=lambda: self.step,
-            param_ids=lambda: set(self._reg.by_id),
+            param_ids=lambda: set(self._parts.reg.by_id),
             optimizer_steps=self._optimizer_step_count,
             emit=self.fact,
         )
         self.modules = ModuleWatcher(
             hooks,
-            self._instruments["modules"],
+            self._parts.instruments["modules"],
             emit=self.fact,
             on_loss=self._send.module_losses.append,
         )
@@ -142,11 +126,11 @@ class StepPath:
     # -- the clock ----------------------------------------------------------------------------
 
     def logged(self, step: int | None = None) -> bool:
-        return self._flight.logged(self.step if step is None else step)
+        return self._parts.flight.logged(self.step if step is None else step)
 
     def detail(self, step: int | None = None) -> bool:
         """Whether ``step`` adds weights, updates, optimizer state, activations, histograms."""
-        return self._flight.detail(self.step if step is None else step)
+        return self._parts.flight.detail(self.step if step is None else step)
 
     def _begin_module_step(self) -> None:
         if self.modules is not None:
@@ -179,7 +163,7 @@ class StepPath:
             except InstrumentError:
                 raise  # strict mode: the failing instrument already named itself
             except Exception as exc:  # a bug of ours must not stop training
-                self._instruments["steps"].fail(exc)
+                self._parts.instruments["steps"].fail(exc)
             if not pre and has_deferred_warnings():
                 flush_warnings()  # the step's work is done: warn at the user's opt.step() line
 
@@ -192,9 +176,9 @@ class StepPath:
         (``opt.step(closure)``, which is how Lightning steps), and the pre-step hook then sees the
         previous step's gradients.
         """
-        return isinstance(self._optimizers[index], torch.optim.LBFGS) or self._closure_step.get(
-            index, False
-        )
+        return isinstance(
+            self._parts.optimizers[index], torch.optim.LBFGS
+        ) or self._closure_step.get(index, False)
 
     def _step_of(self, index: int) -> int:
         """The step an optimizer's statistics belong to.
@@ -209,32 +193,32 @@ class StepPath:
 
     def _step_started(self, index: int) -> None:
         step = self._step_of(index)
-        self._instruments["probes"].run(self._check_before_step, index, step)
+        self._parts.instruments["probes"].run(self._check_before_step, index, step)
         if not self.logged(step):
             return
-        wps = self._reg.at_step(index)
+        wps = self._parts.reg.at_step(index)
         detail = self.detail(step)
         if not self._grads_after_step(index):
-            self._capture.grads(wps, histogram=detail, step=step, batch=self._send.batch)
+            self._parts.capture.grads(wps, histogram=detail, step=step, batch=self._send.batch)
         if detail:
-            self._capture.weights(wps, histogram=True, step=step, batch=self._send.batch)
-            self._capture.snapshot(index, self._reg.owned[index], step)
+            self._parts.capture.weights(wps, histogram=True, step=step, batch=self._send.batch)
+            self._parts.capture.snapshot(index, self._parts.reg.owned[index], step)
 
     def _step_finished(self, index: int) -> None:
-        opt = self._optimizers[index]
+        opt = self._parts.optimizers[index]
         step = self._step_of(index)
         if self.logged(step):
             batch = self._send.batch
             if self._grads_after_step(index):
-                wps = self._reg.at_step(index)
-                self._capture.grads(wps, histogram=self.detail(step), step=step, batch=batch)
-            inst = self._instruments["optimizer"]
+                wps = self._parts.reg.at_step(index)
+                self._parts.capture.grads(wps, histogram=self.detail(step), step=step, batch=batch)
+            inst = self._parts.instruments["optimizer"]
             if self.detail(step):
-                self._capture.updates(index)
-                inst.run(capture_state, opt, self._reg.by_id, step, self._pending, inst,
+                self._parts.capture.updates(index)
+                inst.run(capture_state, opt, self._parts.reg.by_id, step, self._parts.pending, inst,
                          batch.states)  # fmt: skip
             inst.run(lambda: batch.groups.extend(group_stats(index, opt, step)))
-        self._carry.stepped(self._reg.owned[index])
+        self._carry.stepped(self._parts.reg.owned[index])
         self.opt_steps[index] += 1
         if index == 0:
             self.end_step()
@@ -242,7 +226,7 @@ class StepPath:
             self._send.send(force=True)
 
     def _optimizer_step_count(self, optimizer: Optimizer) -> int | None:
-        for i, o in enumerate(self._optimizers):
+        for i, o in enumerate(self._parts.optimizers):
             if o is optimizer:
                 return self.opt_steps[i]
         return None
@@ -250,8 +234,8 @@ class StepPath:
     def _check_before_step(self, index: int, step: int) -> None:
         self._checks.before_step(
             step,
-            f"optimizer{index}:{type(self._optimizers[index]).__name__}",
-            self._reg.owned[index],
+            f"optimizer{index}:{type(self._parts.optimizers[index]).__name__}",
+            self._parts.reg.owned[index],
             grads_ready=not self._grads_after_step(index),
             check_modes=index == 0 and (step < PROBE_STEPS or self.logged(step)),
         )
@@ -261,7 +245,7 @@ class StepPath:
     def _touched(self, wp: WatchedParam) -> None:
         """A parameter's gradient hook fired; the carry check looks only on some steps."""
         if self._carry.active:
-            self._instruments["probes"].run(self._carry.touched, wp)
+            self._parts.instruments["probes"].run(self._carry.touched, wp)
 
     def fact(self, kind: str, where: str, details: dict[str, Any]) -> None:
         self._checks.fact(self.step, kind, where, details)
@@ -277,23 +261,25 @@ class StepPath:
         self.finish_manual_update()
         send = self._send
         if send.in_closure and send.closure_loss is None:
-            send.closure_loss = self._instruments["loss"].run(scalar_root, tensors)
+            send.closure_loss = self._parts.instruments["loss"].run(scalar_root, tensors)
 
     def finish_manual_update(self) -> None:
         if self._manual.awaiting is not None:
-            self._instruments["updates"].run(self._manual.finish)
+            self._parts.instruments["updates"].run(self._manual.finish)
             self._manual.awaiting = None
 
     def backward_ended(self) -> None:
         if self.closed:
             return
-        if not self._optimizers:
+        if not self._parts.optimizers:
             self.finish_manual_update()  # a pass the wrapper did not see (autograd.grad)
             self._manual.step_ended(self.step, logged=self.logged(), detail=self.detail())
             self.end_step()
         elif self.logged():  # under DDP, once the all-reduced gradients are in .grad
             self._ddp.after_reduce(
-                lambda: self._instruments["grads"].run(self._capture.preclip, self._reg.params)
+                lambda: self._parts.instruments["grads"].run(
+                    self._parts.capture.preclip, self._parts.reg.params
+                )
             )
 
     # -- the end of a step --------------------------------------------------------------------
@@ -307,9 +293,9 @@ class StepPath:
                 self.tracker.reset()
                 self.tracker.attach_new()
             if self.probes is not None:
-                self._instruments["probes"].run(self.probes.end_step)
+                self._parts.instruments["probes"].run(self.probes.end_step)
             self.step += 1
-            self._flight.forget_before(self.step - 1)
+            self._parts.flight.forget_before(self.step - 1)
             self._carry.active = self.step < PROBE_STEPS + 2 or self.logged()
             self._begin_module_step()
             if self._graph is not None:
@@ -329,19 +315,19 @@ class StepPath:
                 "duration": now - self._last_end,
                 "n_backward": self.tracker.n_backward if self.tracker is not None else 0,
                 "logged": logged,
-                "detail_reason": self._flight.reason(step) if logged else None,
-                "lrs": group_lrs(self._optimizers[0]) if self._optimizers else (),
+                "detail_reason": self._parts.flight.reason(step) if logged else None,
+                "lrs": group_lrs(self._parts.optimizers[0]) if self._parts.optimizers else (),
             }
         )
         self._last_end = now
         if self.probes is not None and self.probes.function_calls:
-            self._instruments["probes"].run(self._run_gradchecks)
+            self._parts.instruments["probes"].run(self._run_gradchecks)
         if logged:
             if self.modules is not None:
-                self._instruments["modules"].run(
-                    self.modules.drain, step, self._pending, self._send.batch.modules
+                self._parts.instruments["modules"].run(
+                    self.modules.drain, step, self._parts.pending, self._send.batch.modules
                 )
-            self._capture.finish_step(step)
+            self._parts.capture.finish_step(step)
         if self._manual.awaiting is None:  # a manual update's records go once it is measured
             self._send.send(force=logged)
 
@@ -362,12 +348,12 @@ class StepPath:
             return
         if doctor.error is not None:
             error, doctor.error = doctor.error, None
-            self._instruments["doctor"].fail(error)
+            self._parts.instruments["doctor"].fail(error)
         new = doctor.take()
         if not new:
             return
         self.alerts.extend(new)
-        self._writer.put("alerts", new)
+        self._parts.writer.put("alerts", new)
         if self._warnings is not None:
             self._warnings.warn(new)
 

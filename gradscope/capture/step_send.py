@@ -16,13 +16,8 @@ from typing import Any
 import torch
 
 from gradscope.capture.backward import BackwardTracker
-from gradscope.capture.flight import FlightRecorder
-from gradscope.capture.guard import Instruments
-from gradscope.capture.params import ParamCapture
-from gradscope.capture.pending import Pending
-from gradscope.capture.registry import ParamRegistry
+from gradscope.capture.parts import StepParts
 from gradscope.records import ParamStats, StepBatch, StepRecord
-from gradscope.store.writer import StoreWriter
 
 #: Unlogged steps whose losses live on an accelerator wait for at most this many.
 MAX_UNSENT = 64
@@ -34,21 +29,11 @@ class StepSender:
     def __init__(
         self,
         *,
-        instruments: Instruments,
-        pending: Pending,
-        reg: ParamRegistry,
-        capture: ParamCapture,
-        flight: FlightRecorder,
-        writer: StoreWriter,
+        parts: StepParts,
         current_step: Callable[[], int],
         held: Callable[[], set[int]],
     ) -> None:
-        self._instruments = instruments
-        self._pending = pending
-        self._reg = reg
-        self._capture = capture
-        self._flight = flight
-        self._writer = writer
+        self._parts = parts
         self._current_step = current_step
         self._held = held
         self.tracker: BackwardTracker | None = None  # set once the scope has made it
@@ -117,26 +102,26 @@ class StepSender:
                 )
 
         if losses:
-            self._pending.add(
-                torch.stack([v.double() for v in losses]), finish, self._instruments["loss"]
+            self._parts.pending.add(
+                torch.stack([v.double() for v in losses]), finish, self._parts.instruments["loss"]
             )
         else:
             finish([])
-        self._pending.resolve()
+        self._parts.pending.resolve()
         self.batch = StepBatch()
         if not batch.steps:  # the loss instrument is off: keep the step rows without loss
             batch.steps = [StepRecord(loss=None, **fields) for fields, _ in unsent]
-        names = {wp.index: wp.name for wp in self._reg.params}
+        names = {wp.index: wp.name for wp in self._parts.reg.params}
         held = self._held()  # not yet known to be parameters: not stored
         batch.params = [
             ParamStats(step=s, param=names[i], values=v)
-            for (s, i), v in self._capture.take_values()
+            for (s, i), v in self._parts.capture.take_values()
             if i in names and i not in held
         ]
         known = {n for i, n in names.items() if i not in held}
         batch.histograms = [h for h in batch.histograms if h.param in known]
-        self._instruments["steps"].run(self._judge, batch)
-        self._writer.put("batch", batch)
+        self._parts.instruments["steps"].run(self._judge, batch)
+        self._parts.writer.put("batch", batch)
 
     def _judge(self, batch: StepBatch) -> None:
         """The flight recorder's cheap checks on the steps just resolved, oldest first.
@@ -153,13 +138,13 @@ class StepSender:
                 bad.add(row.step)
         for record in sorted(batch.steps, key=lambda r: r.step):
             total = sumsq.get(record.step)
-            why = self._flight.judge(
+            why = self._parts.flight.judge(
                 loss=record.loss,
                 grad_norm=None if total is None else math.sqrt(total),
                 nonfinite=record.step in bad,
             )
             if why is not None:
-                self._flight.force(max(record.step, self._current_step()) + 1, why)
+                self._parts.flight.force(max(record.step, self._current_step()) + 1, why)
 
     def release(self) -> None:
         self.closure_loss = None

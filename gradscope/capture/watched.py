@@ -17,7 +17,7 @@ from torch.optim import Optimizer
 
 from gradscope.capture.ddp import DesyncCheck
 from gradscope.capture.graph_snapshot import GraphSnapshot
-from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE, HookGroup
+from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE
 from gradscope.capture.manual import ManualUpdates
 from gradscope.capture.naming import (
     WatchedParam,
@@ -29,13 +29,11 @@ from gradscope.capture.naming import (
     user_frame,
 )
 from gradscope.capture.optimizer import optimizer_info, stepping_optimizer
-from gradscope.capture.registry import ParamRegistry
+from gradscope.capture.parts import StepParts
 from gradscope.capture.step import StepPath
 from gradscope.capture.step_checks import StepChecks
 from gradscope.capture.world import refuse_sharded
 from gradscope.errors import GradscopeError
-from gradscope.options import WatchOptions
-from gradscope.store.writer import StoreWriter
 
 
 class WatchTypeError(GradscopeError, TypeError):
@@ -73,24 +71,14 @@ class Watched:
     def __init__(
         self,
         *,
-        options: WatchOptions,
-        reg: ParamRegistry,
-        models: dict[str, nn.Module],
-        optimizers: list[Optimizer],
-        writer: StoreWriter,
-        hooks: HookGroup,
+        parts: StepParts,
         path: StepPath,
         manual: ManualUpdates,
         checks: StepChecks,
         ddp: DesyncCheck,
         graph: GraphSnapshot | None,
     ) -> None:
-        self.options = options
-        self._reg = reg
-        self._models = models
-        self._optimizers = optimizers
-        self._writer = writer
-        self._hooks = hooks
+        self._parts = parts
         self._path = path
         self._manual = manual
         self._checks = checks
@@ -109,10 +97,10 @@ class Watched:
                 f"gradscope.watch expects an nn.Module, got {type(model).__name__}"
             )
         refuse_sharded(model)
-        opts = self.options
-        self._models[name] = model
+        opts = self._parts.options
+        self._parts.models[name] = model
         kept = collect_params({name: model}, include=opts.include, exclude=opts.exclude)
-        self._reg.exclude(model, kept)
+        self._parts.reg.exclude(model, kept)
         self._register_params(kept)
         modules = [
             (path, m)
@@ -122,9 +110,9 @@ class Watched:
         if opts.activations and self._path.modules is not None:
             self._path.modules.attach(modules)
         self._checks.add_modules(modules)
-        self._writer.put("modules", module_infos(modules))
+        self._parts.writer.put("modules", module_infos(modules))
         self._path.attach_new()
-        self._reg.assign_owners(self._optimizers)
+        self._parts.reg.assign_owners(self._parts.optimizers)
         if self._graph is not None and first_step:
             self._graph.start(model)
 
@@ -153,7 +141,7 @@ class Watched:
         if provisional:
             self._manual.guess(added)
         self._path.attach_new()
-        self._reg.assign_owners(self._optimizers)
+        self._parts.reg.assign_owners(self._parts.optimizers)
 
     def add_optimizer(self, optimizer: Optimizer) -> None:
         """Watch another optimizer; the first one added counts the steps.
@@ -168,24 +156,29 @@ class Watched:
                 "gradscope.watch expects optimizer to be a torch.optim.Optimizer or a list of "
                 f"them, got {type(optimizer).__name__}"
             )
-        if any(o is optimizer for o in self._optimizers):
+        if any(o is optimizer for o in self._parts.optimizers):
             return
         self._manual.finish()
-        self._optimizers.append(optimizer)
+        self._parts.optimizers.append(optimizer)
         index = self._path.add_optimizer(optimizer)
-        self._signatures.append(self._reg.signature(optimizer))
-        self._register_params(self._reg.unseen(index, optimizer, self._names_for(optimizer)))
+        self._signatures.append(self._parts.reg.signature(optimizer))
+        self._register_params(self._parts.reg.unseen(index, optimizer, self._names_for(optimizer)))
         self._path.attach_new()
         if index == 0:  # process-wide step hooks, filtered: the optimizer carries nothing
-            self._hooks.add(OPTIMIZER_STEP_PRE.listen(self._path.step_hook(pre=True)))
-            self._hooks.add(OPTIMIZER_STEP_POST.listen(self._path.step_hook(pre=False)))
-            self._ddp.attach(optimizer, self._hooks)  # after the step hooks: same numbers
-        self._reg.assign_owners(self._optimizers)
-        self._writer.put(
+            self._parts.hooks.add(OPTIMIZER_STEP_PRE.listen(self._path.step_hook(pre=True)))
+            self._parts.hooks.add(OPTIMIZER_STEP_POST.listen(self._path.step_hook(pre=False)))
+            self._ddp.attach(optimizer, self._parts.hooks)  # after the step hooks: same numbers
+        self._parts.reg.assign_owners(self._parts.optimizers)
+        self._parts.writer.put(
             "optimizers",
-            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
+            [
+                optimizer_info(i, o, self._parts.reg.by_id)
+                for i, o in enumerate(self._parts.optimizers)
+            ],
         )
-        self._writer.put("meta", {"optimizers": [type(o).__name__ for o in self._optimizers]})
+        self._parts.writer.put(
+            "meta", {"optimizers": [type(o).__name__ for o in self._parts.optimizers]}
+        )
 
     def _names_for(self, optimizer: Optimizer) -> dict[int, str]:
         """The user's names for the optimizer's parameters that no watched model holds.
@@ -193,30 +186,33 @@ class Watched:
         Looked up only when there are such parameters: the variables of the code that runs
         (the caller of ``gs.watch`` or of ``optimizer.step()``), by identity.
         """
-        if all(id(p) in self._reg.by_id for g in optimizer.param_groups for p in g["params"]):
+        if all(id(p) in self._parts.reg.by_id for g in optimizer.param_groups for p in g["params"]):
             return {}
         return caller_names(user_frame(sys._getframe(1)))
 
     def _register_params(
         self, new: Iterable[WatchedParam], *, write: bool = True
     ) -> list[WatchedParam]:
-        added = self._reg.register(new)
+        added = self._parts.reg.register(new)
         if added and write:
-            self._writer.put("params", [wp.info() for wp in added])
-            self._writer.put("meta", self._reg.summary(self._models))
+            self._parts.writer.put("params", [wp.info() for wp in added])
+            self._parts.writer.put("meta", self._parts.reg.summary(self._parts.models))
         return added
 
     def sync_groups(self, index: int) -> None:
         """Take in parameters an ``add_param_group`` brought since the last step."""
-        opt = self._optimizers[index]
-        signature = self._reg.signature(opt)
+        opt = self._parts.optimizers[index]
+        signature = self._parts.reg.signature(opt)
         if signature == self._signatures[index]:
             return
         self._signatures[index] = signature
-        self._register_params(self._reg.unseen(index, opt, self._names_for(opt)))
+        self._register_params(self._parts.reg.unseen(index, opt, self._names_for(opt)))
         self._path.attach_new()
-        self._reg.assign_owners(self._optimizers)
-        self._writer.put(
+        self._parts.reg.assign_owners(self._parts.optimizers)
+        self._parts.writer.put(
             "optimizers",
-            [optimizer_info(i, o, self._reg.by_id) for i, o in enumerate(self._optimizers)],
+            [
+                optimizer_info(i, o, self._parts.reg.by_id)
+                for i, o in enumerate(self._parts.optimizers)
+            ],
         )
