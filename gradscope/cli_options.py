@@ -9,27 +9,17 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``--every N``: the logging cadence of ``gs.watch`` (``demo`` and ``run``).
+every_option: Callable[[F], F] = click.option(
+    "--every", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Log statistics every N-th step.",
+)  # fmt: skip
 
-def every_option(f: F) -> F:
-    """``--every N``: the logging cadence of ``gs.watch`` (``demo`` and ``run``)."""
-    return click.option(
-        "--every",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Log statistics every N-th step.",
-    )(f)
-
-
-def interval_option(f: F) -> F:
-    """``--interval S``: how often a view re-reads a store that is still being written."""
-    return click.option(
-        "--interval",
-        type=click.FloatRange(min=0.1),
-        default=1.0,
-        show_default=True,
-        help="Seconds between reads of a store that is still growing.",
-    )(f)
+#: ``--interval S``: how often a view re-reads a store that is still being written.
+interval_option: Callable[[F], F] = click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
+    help="Seconds between reads of a store that is still growing.",
+)  # fmt: skip
 
 
 def rank_option(help: str) -> Callable[[F], F]:

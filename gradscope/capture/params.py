@@ -20,6 +20,16 @@ from gradscope.stats.histogram import histograms
 from gradscope.stats.tensors import Summary, count_nonfinite, norms
 
 Key = tuple[int, int]  # (step, parameter index)
+#: Gradient statistics in the order of :class:`Summary`'s fields read for them.
+GRAD_KEYS = (
+    "grad_norm",
+    "grad_mean",
+    "grad_std",
+    "grad_min",
+    "grad_max",
+    "grad_absmax",
+    "grad_zero_frac",
+)
 
 
 class ParamCapture:
@@ -40,39 +50,24 @@ class ParamCapture:
     def grads(
         self, wps: list[WatchedParam], *, histogram: bool, step: int, batch: StepBatch
     ) -> None:
-        inst = self._instruments["grads"]
-        if not inst.enabled:
-            return
-        pairs = [(wp, wp.param.grad) for wp in wps if wp.param.grad is not None]
+        pairs = [(wp, g) for wp in wps if (g := wp.param.grad) is not None]
 
         def finish(summaries: list[Summary]) -> None:
             bad = [i for i, s in enumerate(summaries) if not s.finite]
             counts = dict(zip(bad, count_nonfinite([pairs[i][1] for i in bad]), strict=True))
             for i, ((wp, _), s) in enumerate(zip(pairs, summaries, strict=True)):
                 nan, posinf, neginf = counts.get(i, (0, 0, 0))
-                self._slot(step, wp).update(
-                    grad_norm=s.norm,
-                    grad_mean=s.mean,
-                    grad_std=s.std,
-                    grad_min=s.min,
-                    grad_max=s.max,
-                    grad_absmax=s.absmax,
-                    grad_zero_frac=s.zero_frac,
-                    grad_nan=nan,
-                    grad_inf=posinf + neginf,
-                )
+                values = (s.norm, s.mean, s.std, s.min, s.max, s.absmax, s.zero_frac)
+                slot = self._slot(step, wp)
+                slot.update(zip(GRAD_KEYS, values, strict=True))
+                slot.update(grad_nan=nan, grad_inf=posinf + neginf)
 
-        inst.run(self._pending.add_summaries, [g for _, g in pairs], finish, inst)
-        if histogram:
-            self._histograms("grad", pairs, step, batch)
+        self._summarise("grads", "grad", pairs, finish, histogram, step, batch)
 
     @torch.no_grad()
     def weights(
         self, wps: list[WatchedParam], *, histogram: bool, step: int, batch: StepBatch
     ) -> None:
-        inst = self._instruments["weights"]
-        if not inst.enabled:
-            return
         pairs = [(wp, wp.param) for wp in wps]
 
         def finish(summaries: list[Summary]) -> None:
@@ -81,12 +76,28 @@ class ParamCapture:
                     weight_norm=s.norm, weight_mean=s.mean, weight_std=s.std
                 )
 
-        inst.run(
-            self._pending.add_summaries, [p for _, p in pairs], finish, inst,
-            minmax=False, nonzero=False,
-        )  # fmt: skip
+        self._summarise(
+            "weights", "weight", pairs, finish, histogram, step, batch, minmax=False, nonzero=False
+        )
+
+    def _summarise(
+        self,
+        instrument: str,
+        kind: str,
+        pairs: list[tuple[WatchedParam, torch.Tensor]],
+        finish: Callable[[list[Summary]], None],
+        histogram: bool,
+        step: int,
+        batch: StepBatch,
+        **summary: bool,
+    ) -> None:
+        """Queue one batched summary of ``pairs`` (``finish`` stores it) and their histograms."""
+        inst = self._instruments[instrument]
+        if not inst.enabled:
+            return
+        inst.run(self._pending.add_summaries, [t for _, t in pairs], finish, inst, **summary)
         if histogram:
-            self._histograms("weight", pairs, step, batch)
+            self._histograms(kind, pairs, step, batch)
 
     def _histograms(
         self,
