@@ -66,9 +66,9 @@ def watch(
         graph=graph,
         strict=strict,
     )
-    if tensors is not None:
-        return Scope(None, optimizer, store=store, options=options, tensors=tensors)
-    return Scope(model, optimizer, store=store, options=options)
+    if isinstance(model, nn.Module):
+        return Scope(model, optimizer, store=store, options=options)
+    return Scope(None, optimizer, store=store, options=options, tensors=tensors)
 
 
 def _named_tensors(given: object, frame: FrameType | None) -> dict[str, torch.Tensor]:

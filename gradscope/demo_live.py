@@ -93,7 +93,7 @@ def run_demo_live(
     return path, code or (child.returncode or 0)
 
 
-def _wait_for_store(path: Path, child: subprocess.Popen[str], *, since: float) -> Run | None:
+def _wait_for_store(path: Path, child: subprocess.Popen[bytes], *, since: float) -> Run | None:
     """The child's store once it exists (not an older run at the same path), or ``None``
     when the child ended or did not create it in time."""
     from gradscope.errors import GradscopeError
@@ -120,7 +120,7 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _stop(child: subprocess.Popen[str], *, wait: float = 0.0) -> bool:
+def _stop(child: subprocess.Popen[bytes], *, wait: float = 0.0) -> bool:
     """Stop a child that is still running after ``wait`` seconds (Ctrl-C, so its scope closes
     the store); True if it had to be stopped."""
     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -68,7 +68,9 @@ def check_function(
     Inputs are copied to float64 with ``requires_grad``; the caller's tensors are untouched.
     """
     name = _name(fn)
-    apply = fn.apply if isinstance(fn, type) and issubclass(fn, torch.autograd.Function) else fn
+    apply: Callable[..., Any] = (
+        fn.apply if isinstance(fn, type) and issubclass(fn, torch.autograd.Function) else fn
+    )
     xs = _prepare(inputs)
     diff = [i for i, x in enumerate(xs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not diff:

@@ -6,6 +6,7 @@ nothing gradscope keeps can hold an autograd graph or a model alive.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +127,7 @@ class ParamStats:
 
     step: int
     param: str
-    values: dict[str, float]
+    values: Mapping[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class StateStats:
     step: int
     param: str
     key: str
-    values: dict[str, float]
+    values: Mapping[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ class ModuleStats:
     shape: tuple[int, ...]
     dtype: str
     device: str
-    values: dict[str, float]
+    values: Mapping[str, float | None]
 
 
 #: An alert's severity, worst first.

@@ -95,7 +95,7 @@ class Discovery:
             original_init(opt, *args, **kwargs)
             self._optimizers.append(weakref.ref(opt))
 
-        Optimizer.__init__ = init  # type: ignore[method-assign]
+        Optimizer.__init__ = init  # type: ignore[method-assign,assignment]
         self._hooks.add(_Restore(Optimizer, "__init__", original_init))
         ROOTS.acquire()
         self._hooks.add(_Listener(self._backward_called))
@@ -272,7 +272,7 @@ def _leaf_tensors(roots: list[torch.Tensor]) -> list[torch.Tensor]:
     """Leaf tensors (AccumulateGrad variables) reachable from ``roots``, without recursion."""
     seen: set[int] = set()
     out: list[torch.Tensor] = []
-    stack = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+    stack: list[Any] = [t.grad_fn for t in roots if isinstance(t, torch.Tensor)]
     while stack:
         fn = stack.pop()
         if fn is None or id(fn) in seen:

@@ -95,12 +95,12 @@ def collect_params(
             module = full.rpartition(".")[0]
             first[key] = (full, module, [], p)
             order.append(key)
-    out = []
+    out: list[WatchedParam] = []
     for key in order:
-        name, module, aliases, p = first[key]
+        name, module, aliases, param = first[key]
         if not any(matches(n, include, exclude) for n in (name, *aliases)):
             continue
-        out.append(WatchedParam(len(out), name, tuple(aliases), module, p))
+        out.append(WatchedParam(len(out), name, tuple(aliases), module, param))
     return out
 
 
@@ -146,7 +146,7 @@ def script_namespaces(frame: FrameType | None = None) -> list[Mapping[str, Any]]
     main = sys.modules.get("__main__")
     main_vars = vars(main) if main is not None else {}
     frames = []
-    f = frame if frame is not None else sys._getframe(1)
+    f: FrameType | None = frame if frame is not None else sys._getframe(1)
     while f is not None:
         if f.f_globals is main_vars and f.f_code.co_name != "<module>":
             frames.append(f.f_locals)

@@ -39,11 +39,11 @@ class ParamCapture:
         self._instruments = instruments
         self._pending = pending
         self._options = options
-        self._values: dict[Key, dict[str, float]] = {}
+        self._values: dict[Key, dict[str, float | None]] = {}
         self._before: dict[int, tuple[int, list[WatchedParam], list[torch.Tensor]]] = {}
         self._preclip: tuple[list[WatchedParam], torch.Tensor] | None = None
 
-    def _slot(self, step: int, wp: WatchedParam) -> dict[str, float]:
+    def _slot(self, step: int, wp: WatchedParam) -> dict[str, float | None]:
         return self._values.setdefault((step, wp.index), {})
 
     @torch.no_grad()
@@ -221,9 +221,10 @@ class ParamCapture:
         inst = self._instruments["grads"]
         if not inst.enabled:
             return
-        with_grad = [wp for wp in wps if wp.param.grad is not None and not wp.param.grad.is_sparse]
-        if with_grad:
-            grads = [wp.param.grad for wp in with_grad]
+        pairs = [(wp, g) for wp in wps if (g := wp.param.grad) is not None and not g.is_sparse]
+        if pairs:
+            with_grad = [wp for wp, _ in pairs]
+            grads = [g for _, g in pairs]
             groups = by_device(grads)
             device = grads[groups[0][0]].device
 
@@ -247,7 +248,7 @@ class ParamCapture:
 
         self._pending.add(norms, finish, self._instruments["grads"])
 
-    def take_values(self) -> Iterator[tuple[Key, dict[str, float]]]:
+    def take_values(self) -> Iterator[tuple[Key, dict[str, float | None]]]:
         values, self._values = self._values, {}
         return iter(sorted(values.items()))
 

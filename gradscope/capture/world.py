@@ -32,12 +32,12 @@ def initialised() -> bool:
     return dist is not None and dist.is_available() and dist.is_initialized()
 
 
-def ddp_modules(models: Mapping[str, nn.Module]) -> list[nn.Module]:
+def ddp_modules(models: Mapping[str, nn.Module]) -> list[nn.parallel.DistributedDataParallel]:
     """Every ``DistributedDataParallel`` in the watched models (wrapping them or inside them)."""
     if dist is None or not dist.is_available():
         return []
     ddp = nn.parallel.DistributedDataParallel
-    out: list[nn.Module] = []
+    out: list[nn.parallel.DistributedDataParallel] = []
     for model in models.values():
         out += [m for m in model.modules() if isinstance(m, ddp) and all(m is not o for o in out)]
     return out

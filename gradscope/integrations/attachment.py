@@ -43,7 +43,7 @@ def check_watch_options(options: Mapping[str, Any]) -> None:
             f"the options are {', '.join(known)}"
         )
     fields = {f.name for f in dataclasses.fields(WatchOptions)}
-    values = {
+    values: dict[str, Any] = {
         k: patterns(v) if k in ("include", "exclude") else v
         for k, v in options.items()
         if k in fields

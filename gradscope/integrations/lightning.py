@@ -23,7 +23,11 @@ try:
     from lightning.pytorch import Callback, LightningModule, Trainer
 except ImportError:  # the older package name
     try:
-        from pytorch_lightning import Callback, LightningModule, Trainer
+        from pytorch_lightning import (  # type: ignore[assignment]  # the same API
+            Callback,
+            LightningModule,
+            Trainer,
+        )
     except ImportError as exc:
         raise ImportError(
             "gradscope.integrations.lightning needs PyTorch Lightning: "
