@@ -2,7 +2,7 @@
 
 As in that example, tensors are sequence-first, the logits are flattened to (seq·batch, vocab)
 for the loss, and gradients are clipped to norm 0.25 before each step. The text is a stream
-of phrases over a Zipfian 10,000-word vocabulary (see gradscope.examples.tasks.gru_batches).
+of phrases over a Zipfian 10,000-word vocabulary (see gradscope.demo.tasks.gru_batches).
 
     python demos/gru.py --steps 200
 """
@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope.examples.models import GRULanguageModel
-from gradscope.examples.tasks import gru_batches
+from gradscope.demo.models import GRULanguageModel
+from gradscope.demo.tasks import gru_batches
 
 VOCAB = 10000
 

@@ -1,7 +1,7 @@
 """Train LeNet-5 from the PyTorch "Neural Networks" tutorial on synthetic 32×32 images.
 
 Each image is one of ten fixed smooth patterns buried in noise, and the label says which
-(see gradscope.examples.tasks.lenet_batches), so nothing is downloaded and the loss goes down.
+(see gradscope.demo.tasks.lenet_batches), so nothing is downloaded and the loss goes down.
 
     python demos/lenet.py --steps 200
 """
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope.examples.models import LeNet
-from gradscope.examples.tasks import lenet_batches
+from gradscope.demo.models import LeNet
+from gradscope.demo.tasks import lenet_batches
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope.examples.models import LinearRegression
+from gradscope.demo.models import LinearRegression
 
 
 def main() -> None:

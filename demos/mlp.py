@@ -1,7 +1,7 @@
 """Train a 784-256-10 MLP, the MNIST tutorial network, on synthetic pixel-like data.
 
 The inputs are 784 correlated features and the labels come from a hidden linear teacher
-(see gradscope.examples.tasks.mlp_batches), so nothing is downloaded and the loss goes down.
+(see gradscope.demo.tasks.mlp_batches), so nothing is downloaded and the loss goes down.
 
     python demos/mlp.py --steps 200
 """
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope.examples.models import MLP
-from gradscope.examples.tasks import mlp_batches
+from gradscope.demo.models import MLP
+from gradscope.demo.tasks import mlp_batches
 
 
 def main() -> None:

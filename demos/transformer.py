@@ -1,7 +1,7 @@
 """Train a small transformer encoder to tell which token bucket a sequence is richest in.
 
 Token ids 0-999 fall into ten buckets of 100; the label is the bucket that occurs most often
-in the 128-token sequence (see gradscope.examples.tasks.transformer_batches). Four post-norm
+in the 128-token sequence (see gradscope.demo.tasks.transformer_batches). Four post-norm
 encoder layers, mean-pooled, feed a linear head trained with AdamW.
 
     python demos/transformer.py --steps 60
@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 import gradscope as gs
-from gradscope.examples.models import TransformerClassifier
-from gradscope.examples.tasks import transformer_batches
+from gradscope.demo.models import TransformerClassifier
+from gradscope.demo.tasks import transformer_batches
 
 
 def main() -> None:

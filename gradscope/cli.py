@@ -79,7 +79,7 @@ def demo(
     """Train a built-in example MODEL with gradscope attached, with the dashboard following it
     live in a terminal; print the report and draw the graph. MODEL bug has bugs for the
     doctor to find."""
-    from gradscope.demo_live import is_interactive, run_demo_live
+    from gradscope.demo.live import is_interactive, run_demo_live
 
     if open_tui if open_tui is not None else is_interactive():
         from gradscope.extras import require
@@ -91,7 +91,7 @@ def demo(
         )
         _, code = run_demo_live(model, steps=steps, store=store, every=every)
         sys.exit(code)  # the training process printed its report and where the store is
-    from gradscope.demo import run_demo
+    from gradscope.demo.run import run_demo
 
     path = run_demo(model, steps=steps, store=store, every=every)
     click.echo(f"store written to {path}")

@@ -35,7 +35,7 @@ for script, store in zip(pairs[::2], pairs[1::2]):
 DEMO_ALL = """
 import sys
 from rich.console import Console
-from gradscope.demo import run_demo
+from gradscope.demo.run import run_demo
 quiet = Console(file=open("/dev/null", "w"))
 folder, full = sys.argv[1], sys.argv[2] == "1"
 steps = {"linreg": None, "mlp": None, "lenet": None, "gru": 30, "transformer": 8}

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 import gradscope as gs
+from gradscope.demo.tasks import EXAMPLES, train_step
 from gradscope.doctor import Thresholds, diagnose
 from gradscope.doctor.context import Context
 from gradscope.doctor.rules import (
@@ -30,8 +31,6 @@ from gradscope.doctor.rules import (
     update_ratio,
     vanishing_gradients,
 )
-from gradscope.examples import EXAMPLES
-from gradscope.examples.tasks import train_step
 
 DEMOS = ("linreg", "mlp", "lenet", "gru", "transformer")
 
@@ -64,7 +63,7 @@ def train_variant(name: str, build: object, path: Path) -> Path:
 def stores(folder: Path) -> dict[str, Path]:
     from rich.console import Console
 
-    from gradscope.demo import run_demo
+    from gradscope.demo.run import run_demo
 
     out = {}
     quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the script

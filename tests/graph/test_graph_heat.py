@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import gradscope.graph as gg
-from gradscope.examples.models import MLP
+from gradscope.demo.models import MLP
 
 
 @pytest.fixture

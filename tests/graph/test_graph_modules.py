@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 import gradscope.graph as gg
+from gradscope.demo.models import LeNet, TransformerClassifier
 from gradscope.errors import GradscopeError
-from gradscope.examples.models import LeNet, TransformerClassifier
 from gradscope.graph import Graph
 from gradscope.graph.collapse import AUTO_MAX_NODES
 

@@ -14,7 +14,7 @@ from torch import nn
 from tutorial_functions import Exp, LinearFunction, MyReLU
 
 import gradscope.graph as gg
-from gradscope.examples.models import MLP, GRULanguageModel, LeNet, TransformerClassifier
+from gradscope.demo.models import MLP, GRULanguageModel, LeNet, TransformerClassifier
 
 
 @pytest.fixture(autouse=True)

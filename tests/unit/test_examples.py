@@ -8,8 +8,8 @@ import warnings
 import pytest
 import torch
 
+from gradscope.demo.tasks import EXAMPLES, Example, get_example, train_step
 from gradscope.errors import GradscopeError
-from gradscope.examples import EXAMPLES, Example, get_example, train_step
 
 SHAPES = {
     "linreg": ((64, 1), (64, 1), (64, 1)),

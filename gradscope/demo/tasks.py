@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gradscope.examples.models import (
+from gradscope.demo.models import (
     MLP,
     BuggyClassifier,
     GRULanguageModel,
@@ -25,12 +25,14 @@ from gradscope.examples.models import (
     LinearRegression,
     TransformerClassifier,
 )
+from gradscope.errors import GradscopeError
 
 __all__ = [
     "EXAMPLES",
     "Batch",
     "Example",
     "SequenceCrossEntropyLoss",
+    "get_example",
     "gru_batches",
     "lenet_batches",
     "linreg_batches",
@@ -237,3 +239,12 @@ _TABLE: tuple[tuple[Any, ...], ...] = (
 )
 # fmt: on
 EXAMPLES: dict[str, Example] = {row[0]: Example(*row) for row in _TABLE}
+
+
+def get_example(name: str) -> Example:
+    """Return the example called ``name``, with an error that lists the valid names."""
+    try:
+        return EXAMPLES[name]
+    except KeyError:
+        choices = ", ".join(EXAMPLES)
+        raise GradscopeError(f"unknown example {name!r}; choose one of: {choices}") from None

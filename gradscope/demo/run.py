@@ -2,7 +2,7 @@
 
 Here the example trains in this process, with a progress bar, and the report follows. In a
 terminal the command runs this in a child process while the dashboard follows the store
-(:mod:`gradscope.demo_live`).
+(:mod:`gradscope.demo.live`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import gradscope as gs
-from gradscope.demo_live import default_store, is_interactive, run_demo_live
-from gradscope.examples import EXAMPLES, Example, get_example
-from gradscope.examples.tasks import train_step
+from gradscope.demo.live import default_store, is_interactive, run_demo_live
+from gradscope.demo.tasks import EXAMPLES, Example, get_example, train_step
 
 
 def run_demo(
