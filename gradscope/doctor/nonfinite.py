@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from gradscope.doctor.context import Context
 
@@ -21,7 +22,7 @@ class Origin:
 
     step: int
     where: str
-    details: dict[str, object]
+    details: dict[str, Any]
 
 
 def first_explosion(ctx: Context) -> Origin | None:

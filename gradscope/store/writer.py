@@ -37,13 +37,17 @@ RETRY_DELAYS = (0.1, 5.0)
 BUSY_TIMEOUT = 5.0
 
 
+#: SQLITE_BUSY and SQLITE_LOCKED (``sqlite3`` names them from Python 3.11 only).
+_BUSY_CODES = (5, 6)
+
+
 def is_busy(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite saying another connection holds the lock (worth retrying)."""
     if not isinstance(exc, sqlite3.OperationalError):
         return False
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return code & 0xFF in _BUSY_CODES
     text = str(exc)
     return "database is locked" in text or "database table is locked" in text
 
