@@ -1,8 +1,8 @@
 """The dashboard app: composes the views and routes messages between them; no logic of its own.
 
 Each view is a Textual mode (its own screen stack), switched with a number key. Data comes from
-one :class:`~gradscope.tui.data.StoreData`, polled on a timer; only the view on screen hears
-about new data, the others redraw when they come back.
+one :class:`~gradscope.tui.viewmodel.data.StoreData`, polled on a timer; only the view on screen
+hears about new data, the others redraw when they come back.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 
 from gradscope.store.reader import Run
 from gradscope.text_safety import visible
-from gradscope.tui.data import StoreData, Update, open_data
 from gradscope.tui.messages import AlertSelected, ParamSelected, StoreUpdated
 from gradscope.tui.screens.alerts import AlertsScreen
 from gradscope.tui.screens.base import DashboardScreen
@@ -26,6 +25,7 @@ from gradscope.tui.screens.help import HelpScreen, describe_bindings
 from gradscope.tui.screens.optimizer import OptimizerScreen
 from gradscope.tui.screens.overview import OverviewScreen
 from gradscope.tui.screens.param import ParamScreen
+from gradscope.tui.viewmodel.data import StoreData, Update, open_data
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def tui(ctx: click.Context, store: str | None, interval: float, rank: int | None
     """
     from gradscope.store.ranks import resolve
     from gradscope.store.reader import open_store
-    from gradscope.tui.data import newest_store, open_data
+    from gradscope.tui.viewmodel.data import newest_store, open_data
 
     try:
         require("textual", "textual_plotext", what="the dashboard")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from gradscope.records import Alert
-from gradscope.tui.data import Update
+from gradscope.tui.viewmodel.data import Update
 
 
 class ParamSelected(Message):

@@ -13,10 +13,10 @@ from tui_fixtures import FIXED_STEPS, sync, train
 
 from gradscope.tui import make_app
 from gradscope.tui.app import DashboardApp
-from gradscope.tui.format import num
 from gradscope.tui.screens.help import HelpScreen
 from gradscope.tui.screens.overview import OverviewScreen
 from gradscope.tui.screens.param import ParamScreen
+from gradscope.tui.viewmodel.format import num
 from gradscope.tui.widgets.param_table import ParamTable
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot
 from gradscope.tui.widgets.run_header import RunHeader

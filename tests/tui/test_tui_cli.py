@@ -96,7 +96,8 @@ def test_a_dashboard_that_dies_exits_non_zero(fixed_store: Path) -> None:
 
 def test_cli_and_data_layer_do_not_import_textual() -> None:
     code = (
-        "import sys, gradscope.tui, gradscope.tui.cli, gradscope.tui.data, gradscope.tui.rows;"
+        "import sys, gradscope.tui, gradscope.tui.cli;"
+        "import gradscope.tui.viewmodel.data, gradscope.tui.viewmodel.rows;"
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

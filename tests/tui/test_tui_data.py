@@ -12,10 +12,10 @@ from tui_fixtures import FIXED_STEPS, builder
 import gradscope as gs
 from gradscope.errors import GradscopeError
 from gradscope.records import PARAM_METRICS
-from gradscope.tui import health
-from gradscope.tui.data import StoreData, newest_store, open_data
-from gradscope.tui.rows import TreeModel, module_totals
-from gradscope.tui.sampling import BinnedSeries, SampleGrid
+from gradscope.tui.viewmodel import health
+from gradscope.tui.viewmodel.data import StoreData, newest_store, open_data
+from gradscope.tui.viewmodel.rows import TreeModel, module_totals
+from gradscope.tui.viewmodel.sampling import BinnedSeries, SampleGrid
 
 # -- reader methods against the per-parameter reads they stand in for -------------------------
 

@@ -28,10 +28,10 @@ from tui_fixtures import (
 
 from gradscope.graph import capture_graph
 from gradscope.tui import make_app
-from gradscope.tui.format import num
-from gradscope.tui.graph_outline import outline
 from gradscope.tui.screens.graph import GraphScreen
 from gradscope.tui.screens.help import HelpScreen
+from gradscope.tui.viewmodel.format import num
+from gradscope.tui.viewmodel.graph_outline import outline
 from gradscope.tui.widgets.graph_tree import GraphTree
 
 

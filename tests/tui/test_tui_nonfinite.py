@@ -29,7 +29,7 @@ from gradscope.tui.screens.graph import GraphScreen
 from gradscope.tui.screens.help import HelpScreen
 from gradscope.tui.screens.optimizer import OptimizerScreen
 from gradscope.tui.screens.param import ParamScreen
-from gradscope.tui.ticks import MARKERS
+from gradscope.tui.viewmodel.ticks import MARKERS
 from gradscope.tui.widgets.graph_tree import GraphTree
 from gradscope.tui.widgets.param_table import ParamTable
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from gradscope.render.details import detail_lines
-from gradscope.tui import ticks
+from gradscope.tui.viewmodel import ticks
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,21 @@ def test_ui_packages_stay_in_the_ui() -> None:
     assert broken == []
 
 
+def test_dashboard_viewmodel_is_ui_free() -> None:
+    """The dashboard's computing half imports no UI package, nor the screens that do."""
+    viewmodel = "gradscope.tui.viewmodel"
+    modules = {k: v for k, v in _modules().items() if k.startswith(viewmodel)}
+    assert f"{viewmodel}.data" in modules
+    broken = [
+        f"{source} imports {target}"
+        for source, targets in modules.items()
+        for target in targets
+        if target.split(".")[0] in UI_PACKAGES
+        or (target.startswith("gradscope.tui.") and not target.startswith(viewmodel))
+    ]
+    assert broken == []
+
+
 def test_the_scan_sees_a_violation() -> None:
     """The rule is applied to what the scan finds: a planted import is reported."""
     tree = ast.parse("import gradscope.tui.app\nif TYPE_CHECKING:\n    import gradscope.render\n")

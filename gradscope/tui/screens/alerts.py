@@ -9,9 +9,9 @@ from textual.widgets import DataTable, Static
 
 from gradscope.records import Alert
 from gradscope.render.details import detail_lines
-from gradscope.tui.data import Update
 from gradscope.tui.messages import AlertSelected
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.viewmodel.data import Update
 from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 

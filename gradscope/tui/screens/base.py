@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from gradscope.tui.data import StoreData, Update
 from gradscope.tui.messages import StoreUpdated
+from gradscope.tui.viewmodel.data import StoreData, Update
 from gradscope.tui.widgets.run_header import RunHeader
 
 

@@ -20,11 +20,11 @@ from textual.widgets import Input, Static, Tree
 
 from gradscope.errors import GradscopeError
 from gradscope.text_safety import visible
-from gradscope.tui.data import Update
-from gradscope.tui.graph_detail import describe
-from gradscope.tui.graph_export import Exported, export_graph, export_path
-from gradscope.tui.graph_outline import focus, outline, step_depth
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.viewmodel.data import Update
+from gradscope.tui.viewmodel.graph_detail import describe
+from gradscope.tui.viewmodel.graph_export import Exported, export_graph, export_path
+from gradscope.tui.viewmodel.graph_outline import focus, outline, step_depth
 from gradscope.tui.widgets.graph_tree import GraphTree
 from gradscope.tui.widgets.plain import PlainStatic
 

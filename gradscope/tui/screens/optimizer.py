@@ -10,10 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from gradscope.tui.data import Update
-from gradscope.tui.format import hparam
-from gradscope.tui.sampling import BinnedSeries
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.viewmodel.data import Update
+from gradscope.tui.viewmodel.format import hparam
+from gradscope.tui.viewmodel.sampling import BinnedSeries
 from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.plots import GROUP_MARKERS, Series, SeriesPlot

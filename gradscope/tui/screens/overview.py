@@ -17,9 +17,9 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from gradscope.records import Alert
-from gradscope.tui import ticks
-from gradscope.tui.data import Update, is_clipped
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.viewmodel import ticks
+from gradscope.tui.viewmodel.data import Update, is_clipped
 from gradscope.tui.widgets.param_table import ParamTable
 from gradscope.tui.widgets.plain import PlainStatic
 from gradscope.tui.widgets.plots import GROUP_MARKERS, SeriesPlot, series

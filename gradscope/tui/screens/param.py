@@ -15,10 +15,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from gradscope.tui import health, ticks
-from gradscope.tui.data import ParamHistory, Update, is_clipped
-from gradscope.tui.format import hparam, num
 from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.viewmodel import health, ticks
+from gradscope.tui.viewmodel.data import ParamHistory, Update, is_clipped
+from gradscope.tui.viewmodel.format import hparam, num
 from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, series

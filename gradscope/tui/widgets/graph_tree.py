@@ -1,4 +1,6 @@
-"""GraphTree: the graph view's rows (see :mod:`gradscope.tui.graph_outline`) in a Textual Tree.
+"""GraphTree: the graph view's rows in a Textual Tree.
+
+The rows come from :mod:`gradscope.tui.viewmodel.graph_outline`.
 
 Rebuilt whenever the rows change (a new depth, a search, a focus); the rows that were unfolded
 and the one under the cursor are found again by key, so a rebuild does not lose the user's
@@ -14,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from gradscope.tui.graph_outline import BREAKS_KEY, Entry
+from gradscope.tui.viewmodel.graph_outline import BREAKS_KEY, Entry
 from gradscope.tui.widgets.plain import plain
 
 #: Rows of calls this many levels deep or less start unfolded.

@@ -1,8 +1,9 @@
 """The module/parameter tree as a table: folds like a tree, sorts like a table.
 
-Drawn line by line (Textual's line API) from :class:`~gradscope.tui.columns.RowValues`: only the
-lines on screen are rendered, and a line is rendered again only when its values change. A
-table of several hundred rows therefore costs the same to refresh as one that fits the screen.
+Drawn line by line (Textual's line API) from
+:class:`~gradscope.tui.viewmodel.columns.RowValues`: only the lines on screen are rendered, and
+a line is rendered again only when its values change. A table of several hundred rows therefore
+costs the same to refresh as one that fits the screen.
 The name column takes the width the numbers leave, so there is no sideways scrolling.
 """
 
@@ -22,12 +23,12 @@ from textual.renderables.sparkline import Sparkline
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gradscope.tui import health, ticks
-from gradscope.tui.columns import RowValues, visible_rows
-from gradscope.tui.data import StoreData
-from gradscope.tui.format import num
 from gradscope.tui.messages import ParamSelected
-from gradscope.tui.rows import SORT_KEYS, TreeModel
+from gradscope.tui.viewmodel import health, ticks
+from gradscope.tui.viewmodel.columns import RowValues, visible_rows
+from gradscope.tui.viewmodel.data import StoreData
+from gradscope.tui.viewmodel.format import num
+from gradscope.tui.viewmodel.rows import SORT_KEYS, TreeModel
 
 #: (sort key, header, width) after the name; ‖g‖ gradient, ‖Δw‖/‖w‖ update ratio, ‖w‖ weight.
 #: Health comes before the trend so that at 80 columns the word is never cut.

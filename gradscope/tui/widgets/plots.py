@@ -3,8 +3,9 @@
 Each widget keeps what it was last given and rebuilds its figure only when that changes, so a
 refresh with nothing new draws nothing. The legend sits in the title line, outside the data;
 series differ by marker as well as colour. NaN, ±Inf and values a log axis cannot show are
-drawn as marker characters on the plot's top or bottom edge (:data:`~gradscope.tui.ticks.MARKERS`)
-and counted under the x axis, so a broken run never looks like a gap.
+drawn as marker characters on the plot's top or bottom edge
+(:data:`~gradscope.tui.viewmodel.ticks.MARKERS`) and counted under the x axis, so a broken run
+never looks like a gap.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from textual_plotext import PlotextPlot
 
 from gradscope.records import Histogram
 from gradscope.text_safety import visible
-from gradscope.tui import ticks
-from gradscope.tui.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
+from gradscope.tui.viewmodel import ticks
+from gradscope.tui.viewmodel.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
 
 #: Markers that tell groups (of learning rates) apart without colour, in order.
 GROUP_MARKERS = ("braille", "•", "+", "x", "o")

@@ -9,9 +9,9 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from gradscope.render.styles import SEVERITY_STYLES
-from gradscope.tui import ticks
-from gradscope.tui.data import StoreData
-from gradscope.tui.format import count, num
+from gradscope.tui.viewmodel import ticks
+from gradscope.tui.viewmodel.data import StoreData
+from gradscope.tui.viewmodel.format import count, num
 from gradscope.tui.widgets.plain import PlainStatic
 
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from gradscope.errors import GradscopeError
 from gradscope.records import SEVERITIES, Alert, ModuleInfo, OptimizerInfo, ParamInfo
 from gradscope.store.reader import Run
-from gradscope.tui.health import param_health
-from gradscope.tui.sampling import BinnedSeries, SampleGrid
+from gradscope.tui.viewmodel.health import param_health
+from gradscope.tui.viewmodel.sampling import BinnedSeries, SampleGrid
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph

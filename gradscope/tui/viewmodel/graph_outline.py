@@ -17,7 +17,7 @@ from rich.text import Text
 
 from gradscope.render.dot import shape_text
 from gradscope.render.styles import colour
-from gradscope.tui.format import num
+from gradscope.tui.viewmodel.format import num
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph, Node

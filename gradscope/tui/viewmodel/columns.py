@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradscope.tui import health
-from gradscope.tui.data import StoreData
-from gradscope.tui.rows import TreeModel, TreeRow, module_totals
+from gradscope.tui.viewmodel import health
+from gradscope.tui.viewmodel.data import StoreData
+from gradscope.tui.viewmodel.rows import TreeModel, TreeRow, module_totals
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from rich.text import Text
 
 from gradscope.render.dot import shape_text
 from gradscope.render.styles import KINDS, colour
-from gradscope.tui.format import num
-from gradscope.tui.graph_outline import BREAKS_KEY, node_title
+from gradscope.tui.viewmodel.format import num
+from gradscope.tui.viewmodel.graph_outline import BREAKS_KEY, node_title
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Edge, Graph, Node
@@ -131,7 +131,7 @@ def describe_node(graph: Graph, node: Node) -> Text:
 
 def describe_call(graph: Graph, index: int) -> Text:
     """A module call: size, the largest gradient inside, the parameters cut off inside."""
-    from gradscope.tui.graph_outline import focus
+    from gradscope.tui.viewmodel.graph_outline import focus
 
     call = graph.calls[index]
     text = Text(call.title, style="bold")
@@ -187,7 +187,7 @@ def describe_graph(graph: Graph) -> Text:
 
 
 def describe(graph: Graph, key: str | None) -> Text:
-    """The detail of the row ``key`` (see :class:`~gradscope.tui.graph_outline.Entry`)."""
+    """The detail of the row ``key`` (see :class:`~gradscope.tui.viewmodel.graph_outline.Entry`)."""
     if key is None or key == BREAKS_KEY:
         return describe_graph(graph)
     if key.startswith("c:"):
