@@ -14,7 +14,6 @@ backward pass begins (or the scope closes) and the update is measured then.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from gradscope.capture.alert_warnings import AlertWarnings
-from gradscope.capture.carry import CarryCheck
-from gradscope.capture.ddp import DesyncCheck
 from gradscope.capture.flight import FlightRecorder
-from gradscope.capture.graph_snapshot import GraphSnapshot
 from gradscope.capture.guard import (
     Instruments,
     defer_warning,
@@ -36,17 +31,13 @@ from gradscope.capture.guard import (
 )
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.lifetime import close_at_exit, discard_at_exit
-from gradscope.capture.loss import ROOTS
-from gradscope.capture.manual import ManualUpdates
+from gradscope.capture.machine import Machine
 from gradscope.capture.params import ParamCapture
 from gradscope.capture.parts import StepParts
 from gradscope.capture.pending import Pending
 from gradscope.capture.registry import ParamRegistry
 from gradscope.capture.run_info import default_store_path, run_info
-from gradscope.capture.step import StepPath
-from gradscope.capture.step_checks import StepChecks
-from gradscope.capture.step_send import StepSender
-from gradscope.capture.watched import Watched, WatchTypeError, optimizer_list
+from gradscope.capture.watched import WatchTypeError, optimizer_list
 from gradscope.capture.world import refuse_sharded, world
 from gradscope.doctor.live import LiveDoctor
 from gradscope.errors import GradscopeError, GradscopeWarning
@@ -107,81 +98,25 @@ class Scope:
         )
         self._pending = Pending()
         self._capture = ParamCapture(self._instruments, self._pending, self.options)
-        flight = FlightRecorder(self.options)
-        self._manual: ManualUpdates
         parts = StepParts(
             options=self.options,
             instruments=self._instruments,
             reg=self._reg,
             pending=self._pending,
             capture=self._capture,
-            flight=flight,
+            flight=FlightRecorder(self.options),
             writer=self._writer,
             models=self._models,
             optimizers=self._optimizers,
             hooks=self._hooks,
         )
-        self._send = StepSender(
-            parts=parts,
-            current_step=lambda: self._path.step,
-            held=lambda: self._manual.held(),
-        )
-        send = self._send
-        self._ddp = DesyncCheck(
-            self.options,
-            models=lambda: self._models,
-            params=lambda: self._reg.params,
-            emit=lambda event: send.batch.events.append(event),
-        )
         self._writer.put("meta", run_info(model, optimizers, self.options))
-        carry = CarryCheck()
-        self._checks = StepChecks(
-            lambda event: send.batch.events.append(event),
-            carry=carry,
-            pending=self._pending,
-            instrument=self._instruments["probes"],
-        )
-        self._manual = ManualUpdates(
-            parts=parts,
-            checks=self._checks,
-            carry=carry,
-            send=lambda: send.send(force=True),
-            batch=lambda: send.batch,
-        )
         doctor = LiveDoctor(self.path, flush=self._writer.flush) if self.options.doctor else None
-        self._graph: GraphSnapshot | None = None
-        if self.options.graph:
-            self._graph = GraphSnapshot(
-                self._instruments["graph"], lambda meta: self._writer.put("meta", meta)
-            )
-        self._path = StepPath(
-            parts=parts,
-            carry=carry,
-            checks=self._checks,
-            ddp=self._ddp,
-            sender=send,
-            manual=self._manual,
-            doctor=doctor,
-            warnings=AlertWarnings(self.path) if warn else None,
-            graph=self._graph,
-            sync_groups=lambda index: self._watched.sync_groups(index),
-        )
-        self._watched = Watched(
-            parts=parts,
-            path=self._path,
-            manual=self._manual,
-            checks=self._checks,
-            ddp=self._ddp,
-            graph=self._graph,
-        )
-        self._doctor = doctor
+        self._machine = machine = Machine.build(parts, store=self.path, warn=warn, doctor=doctor)
+        self._path, self._send, self._watched = machine.path, machine.send, machine.watched
         close_at_exit(self)  # weakly: a scope never closed still keeps its last steps
-        ROOTS.acquire()
-        ROOTS.listeners.append(self._path.before_backward)
-        if self._graph is not None:
-            ROOTS.listeners.append(self._graph.before_backward)
         try:
-            self._path.attach(self._hooks)
+            machine.attach()
             if model is not None:
                 self.add_model(model, name="")
             if tensors:
@@ -213,7 +148,7 @@ class Scope:
 
     def is_input(self, tensor: torch.Tensor) -> bool:
         """Whether ``tensor`` was reached by a backward pass and then found to be an input."""
-        return tensor in self._manual.inputs
+        return tensor in self._machine.manual.inputs
 
     def add_optimizer(self, optimizer: Optimizer) -> None:
         """Watch another optimizer; the first one added counts the steps.
@@ -306,34 +241,12 @@ class Scope:
         try:
             self._hooks.remove_all()
         finally:
-            if self._graph is not None:
-                if self._graph.before_backward in ROOTS.listeners:
-                    ROOTS.listeners.remove(self._graph.before_backward)
-                self._graph.close()
-            if self._path.before_backward in ROOTS.listeners:
-                ROOTS.listeners.remove(self._path.before_backward)
-            ROOTS.release()
+            self._machine.detach()
             try:
-                self._path.finish_manual_update()
-                self._send.send(force=True)
-                if self._doctor is not None:
-                    self._doctor.final_check()
-                    self._path.collect_alerts()
-                self._writer.put(
-                    "meta",
-                    {
-                        "finished": time.time(),
-                        "steps": self._path.step,
-                        "dropped": self._writer.dropped,
-                        "failed_instruments": {
-                            k: repr(v) for k, v in self._instruments.failed().items()
-                        }
-                        | ({"ddp": repr(e)} if (e := self._ddp.instrument.error) else {}),
-                    },
-                )
+                self._machine.finish()
             finally:
                 self._writer.close()
-                self._release()
+                self._machine.release()
                 flush_warnings()
 
     def __enter__(self) -> Scope:
@@ -355,15 +268,3 @@ class Scope:
     def optimizers(self) -> list[Optimizer]:
         """The watched optimizers, in the order they were added (the first counts the steps)."""
         return list(self._optimizers)
-
-    def _release(self) -> None:
-        """Drop every reference to the model, its parameters and optimizers."""
-        self._models.clear()  # in place: the step path and manual updates share them
-        self._reg.release()
-        self._optimizers.clear()
-        self._path.release()
-        self._checks.release()
-        self._capture.release()
-        self._pending.clear()
-        self._manual.release()
-        self._send.release()
