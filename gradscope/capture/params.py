@@ -15,21 +15,14 @@ from gradscope.capture.guard import Instruments
 from gradscope.capture.naming import WatchedParam
 from gradscope.capture.pending import Pending, by_device
 from gradscope.options import WatchOptions
-from gradscope.records import Histogram, StepBatch
+from gradscope.records import PARAM_METRICS, Histogram, StepBatch
 from gradscope.stats.histogram import histograms
 from gradscope.stats.tensors import Summary, count_nonfinite, norms
 
 Key = tuple[int, int]  # (step, parameter index)
-#: Gradient statistics in the order of :class:`Summary`'s fields read for them.
-GRAD_KEYS = (
-    "grad_norm",
-    "grad_mean",
-    "grad_std",
-    "grad_min",
-    "grad_max",
-    "grad_absmax",
-    "grad_zero_frac",
-)
+#: The gradient metrics a :class:`Summary` gives (its fields, in this order): those before
+#: the non-finite counts.
+GRAD_KEYS = PARAM_METRICS[: PARAM_METRICS.index("grad_nan")]
 
 
 class ParamCapture:
