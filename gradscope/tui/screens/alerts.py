@@ -11,7 +11,7 @@ from gradscope.records import Alert
 from gradscope.render.details import detail_lines
 from gradscope.tui.messages import AlertSelected
 from gradscope.tui.screens.base import DashboardScreen
-from gradscope.tui.viewmodel.data import Update
+from gradscope.tui.viewmodel.data import StoreData, Update
 from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 
@@ -24,8 +24,8 @@ NO_ALERTS = (
 class AlertsScreen(DashboardScreen):
     """Every alert of the run, worst first, in the order they were raised."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: StoreData) -> None:
+        super().__init__(data)
         self._shown: list[Alert] = []
 
     def compose_body(self) -> ComposeResult:

@@ -20,8 +20,8 @@ from textual.widgets import Input, Static, Tree
 
 from gradscope.errors import GradscopeError
 from gradscope.text_safety import visible
-from gradscope.tui.screens.base import DashboardScreen
-from gradscope.tui.viewmodel.data import Update
+from gradscope.tui.screens.search import SearchableScreen
+from gradscope.tui.viewmodel.data import StoreData, Update
 from gradscope.tui.viewmodel.graph_detail import describe
 from gradscope.tui.viewmodel.graph_export import Exported, export_graph, export_path
 from gradscope.tui.viewmodel.graph_outline import focus, outline, step_depth
@@ -43,20 +43,18 @@ BROKEN = (
 GRAPH_ACTIONS = frozenset({"search", "clear_search", "depth", "focus_call", "export"})
 
 
-class GraphScreen(DashboardScreen):
+class GraphScreen(SearchableScreen):
     """The graph snapshot of the run (meta key ``graph``), or one line saying how to get one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Search"),
-        Binding("escape", "clear_search", "Clear search", show=False),
         Binding("plus", "depth(1)", "Depth +"),
         Binding("minus", "depth(-1)", "Depth -", show=False),
         Binding("f", "focus_call", "Only this call", show=False),
         Binding("x", "export", "Export SVG"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: StoreData) -> None:
+        super().__init__(data)
         self.graph: Graph | None = None
         self.shown: Graph | None = None
         self.depth: int | None = None
@@ -242,18 +240,12 @@ class GraphScreen(DashboardScreen):
 
     # -- search ---------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        if self.graph is None:
-            return
-        search = self.query_one("#search", Input)
-        search.add_class("shown")
-        search.focus()
+    def searched(self) -> GraphTree:
+        return self.query_one(GraphTree)
 
-    def action_clear_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.value = ""
-        search.remove_class("shown")
-        self.query_one(GraphTree).focus()
+    def action_search(self) -> None:
+        if self.graph is not None:
+            super().action_search()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.value != self.search and self.graph is not None:

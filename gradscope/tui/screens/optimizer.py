@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gradscope.tui.screens.base import DashboardScreen
-from gradscope.tui.viewmodel.data import Update
+from gradscope.tui.viewmodel.data import StoreData, Update
 from gradscope.tui.viewmodel.format import hparam
 from gradscope.tui.viewmodel.sampling import BinnedSeries
 from gradscope.tui.widgets.key_scroll import KeyScroll
@@ -30,8 +30,8 @@ class OptimizerScreen(DashboardScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("l", "toggle_log", "Log LR")]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: StoreData) -> None:
+        super().__init__(data)
         self._schedules: dict[tuple[int, int], BinnedSeries] = {}
 
     def compose_body(self) -> ComposeResult:

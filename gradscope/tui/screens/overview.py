@@ -8,37 +8,29 @@ update and weight norms. On a short one (80×24) the band folds away and the tre
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from gradscope.records import Alert
-from gradscope.tui.screens.base import DashboardScreen
+from gradscope.tui.screens.search import SearchableScreen
 from gradscope.tui.viewmodel import ticks
-from gradscope.tui.viewmodel.data import Update, is_clipped
+from gradscope.tui.viewmodel.data import StoreData, Update
 from gradscope.tui.widgets.param_table import ParamTable
 from gradscope.tui.widgets.plain import PlainStatic
-from gradscope.tui.widgets.plots import GROUP_MARKERS, SeriesPlot, series
+from gradscope.tui.widgets.plots import GROUP_MARKERS, SeriesPlot, clipping_series, series
 from gradscope.tui.widgets.run_header import SEVERITY_STYLES
 
 #: How many alerts the band lists, newest first.
 LATEST_ALERTS = 5
 
 
-class OverviewScreen(DashboardScreen):
+class OverviewScreen(SearchableScreen):
     """The run's curves, then the module/parameter tree; ``/`` narrows it to matching names."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Search"),
-        Binding("escape", "clear_search", "Clear search", show=False),
-    ]
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: StoreData) -> None:
+        super().__init__(data)
         self._pending: str | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -71,13 +63,7 @@ class OverviewScreen(DashboardScreen):
         self.query_one("#loss-plot", SeriesPlot).show(lines)
 
         steps, post, pre = data.global_norms()
-        lines = [series("used", steps, post, mark_missing=True)]
-        flags = [is_clipped(g, p) for g, p in zip(post, pre, strict=True)]
-        clipped = sum(flags)
-        if clipped:  # the pre-clip norm where clipping acted (elsewhere it is the same)
-            shown = [p if f else None for p, f in zip(pre, flags, strict=True)]
-            lines.append(series("pre-clip", steps, shown, marker="•", color="orange"))
-        note = f"clipped at {clipped}/{len(steps)}" if clipped else ""
+        lines, note = clipping_series("used", steps, post, pre)
         self.query_one("#norm-plot", SeriesPlot).show(lines, note=note)
 
         lrs = distinct_lrs(data.lr_series())
@@ -101,16 +87,8 @@ class OverviewScreen(DashboardScreen):
         self.action_clear_search()
         self.query_one(ParamTable).focus_key(key)
 
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.add_class("shown")
-        search.focus()
-
-    def action_clear_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.value = ""
-        search.remove_class("shown")
-        self.query_one(ParamTable).focus()
+    def searched(self) -> ParamTable:
+        return self.query_one(ParamTable)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         table = self.query_one(ParamTable)

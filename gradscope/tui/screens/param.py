@@ -21,7 +21,7 @@ from gradscope.tui.viewmodel.data import ParamHistory, Update, is_clipped
 from gradscope.tui.viewmodel.format import hparam, num
 from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plain import PlainStatic, cell
-from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, series
+from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, clipping_series, series
 
 PLOTS = (
     ("grad_norm", "gradient norm ‖g‖"),
@@ -42,11 +42,10 @@ class ParamScreen(DashboardScreen):
         Binding("end", "follow", "Latest"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.param: str | None = None
-        self.step: int | None = None
-        self._history: ParamHistory | None = None
+    #: The parameter shown (``None`` until chosen or defaulted) and the step (``None``: latest).
+    param: str | None = None
+    step: int | None = None
+    _history: ParamHistory | None = None
 
     def compose_body(self) -> ComposeResult:
         yield PlainStatic(id="param-title")
@@ -100,17 +99,10 @@ class ParamScreen(DashboardScreen):
         run, param, step = self.data.run, self.param, self.step
         for metric, _ in PLOTS:
             steps, values = self._history.column(metric)
-            lines = [series(metric, steps, values, mark_missing=metric == "grad_norm")]
-            note = ""
+            lines, note = [series(metric, steps, values)], ""
             if metric == "grad_norm":
-                lines[0] = series("‖g‖", steps, values, mark_missing=True)
                 _, pre = self._history.column("grad_norm_preclip")
-                flags = [is_clipped(g, p) for g, p in zip(values, pre, strict=True)]
-                clipped = sum(flags)
-                if clipped:  # the pre-clip norm where clipping acted (elsewhere it is ‖g‖)
-                    shown = [p if f else None for p, f in zip(pre, flags, strict=True)]
-                    lines.append(series("pre-clip", steps, shown, marker="•", color="orange"))
-                    note = f"clipped at {clipped}/{len(steps)}"
+                lines, note = clipping_series("‖g‖", steps, values, pre)
             self.query_one(f"#plot-{metric}", SeriesPlot).show(lines, marker=step, note=note)
         row = run.param_row_at(param, step)
         self.query_one("#param-title", Static).update(self._title(row))

@@ -20,12 +20,15 @@ from textual_plotext import PlotextPlot
 from gradscope.records import Histogram
 from gradscope.text_safety import visible
 from gradscope.tui.viewmodel import ticks
+from gradscope.tui.viewmodel.data import is_clipped
 from gradscope.tui.viewmodel.ticks import MARKERS, MISSING, NAN, NEGINF, POSINF
 
 #: Markers that tell groups (of learning rates) apart without colour, in order.
 GROUP_MARKERS = ("braille", "•", "+", "x", "o")
 #: How a series' marker shows in the title's legend.
 LEGEND_GLYPHS = {"braille": "─", "hd": "─", "fhd": "─", "dot": "·"}
+#: What a plot has drawn before its first drawing (equal to nothing it is given).
+UNDRAWN = object()
 #: Where each kind of non-value goes: the top edge or the bottom edge.
 TOP_KINDS = (NAN, POSINF)
 ZERO = "≤0"
@@ -61,6 +64,27 @@ def series(
     return Series(label, tuple(steps), tuple(values), marker, color, mark_missing)
 
 
+def clipping_series(
+    label: str,
+    steps: Sequence[int],
+    norms: Sequence[float | None],
+    preclip: Sequence[float | None],
+) -> tuple[list[Series], str]:
+    """A gradient-norm series and, where clipping acted, the pre-clip norm beside it.
+
+    Elsewhere the pre-clip norm equals the norm, so it is drawn only where it differs; the note
+    (for under the x axis) counts the steps where clipping acted.
+    """
+    lines = [series(label, steps, norms, mark_missing=True)]
+    flags = [is_clipped(g, p) for g, p in zip(norms, preclip, strict=True)]
+    clipped = sum(flags)
+    if not clipped:
+        return lines, ""
+    shown = [p if f else None for p, f in zip(preclip, flags, strict=True)]
+    lines.append(series("pre-clip", steps, shown, marker="•", color="orange"))
+    return lines, f"clipped at {clipped}/{len(steps)}"
+
+
 class FittedPlot(PlotextPlot):
     """A plot whose title and x-axis label are cut to its width when it is drawn.
 
@@ -73,6 +97,17 @@ class FittedPlot(PlotextPlot):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.title_text = ""
         self.label_text = ""
+        self._drawn: object = UNDRAWN
+
+    def begin(self, key: object) -> bool:
+        """Clear the figure to draw what ``key`` stands for; ``False`` (and nothing cleared)
+        when ``key`` equals what was drawn last, so a refresh with nothing new costs nothing."""
+        if key == self._drawn:
+            return False
+        self._drawn = key
+        self.plt.clear_data()
+        self.plt.clear_figure()
+        return True
 
     def render(self) -> RenderResult:
         width = max(8, self.size.width - 7)  # plotext wants it inside the frame and y labels
@@ -92,14 +127,13 @@ class SeriesPlot(FittedPlot):
         super().__init__(**kwargs)
         self.plot_title = title
         self.log_scale = log
-        self._drawn: tuple | None = None
         #: Non-value counts of the last drawing, ``{kind: n}`` (for tests and the title).
         self.marked: dict[str, int] = {}
 
     def set_log_scale(self, log: bool) -> None:
         """Switch between a log and a linear y axis (redrawn at the next ``show``)."""
         self.log_scale = log
-        self._drawn = None
+        self._drawn = UNDRAWN
 
     def show(
         self,
@@ -111,13 +145,9 @@ class SeriesPlot(FittedPlot):
         """Draw the series; ``marker`` draws a vertical line at a step, ``note`` goes under the
         x axis beside the count of non-finite points."""
         given = [s if isinstance(s, Series) else series(*s) for s in lines]
-        key = (tuple(given), marker, note, self.log_scale)
-        if key == self._drawn:
+        if not self.begin((tuple(given), marker, note, self.log_scale)):
             return
-        self._drawn = key
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
         drawn: list[tuple[Series, list[int], list[float]]] = []
         edges: list[tuple[Series, str, int]] = []
         for s in given:
@@ -189,17 +219,10 @@ def _kind_order(item: tuple[str, int]) -> int:
 class HistogramPlot(FittedPlot):
     """A stored histogram as bars over its bin centres; non-finite counts in the title."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self._drawn: Histogram | bool | None = False
-
     def show(self, hist: Histogram | None) -> None:
-        if hist == self._drawn:
+        if not self.begin(hist):
             return
-        self._drawn = hist
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
         self.label_text = ""
         if hist is None or not hist.counts:
             self.title_text = "gradient histogram (none recorded yet)"
