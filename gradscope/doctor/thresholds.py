@@ -10,6 +10,7 @@ them with ``diagnose(run, Thresholds(explode_growth=1e4))`` or
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,18 @@ class Thresholds:
     update_skip: int = 5
     stall_min_steps: int = 20
     stall_change: float = 0.01
+
+    def is_exploding(self, norm: object) -> bool:
+        """Whether a gradient norm is above the sane bound ``explode_bound``.
+
+        The one definition of "exploding" for a single norm: ``exploding-gradients`` applies it
+        to the smoothed total norm, the dashboard to each parameter's latest norm (a parameter
+        over the bound puts the total over it too). A non-finite norm is not exploding here:
+        it is the NaN/Inf diagnosis, judged on its own.
+        """
+        if not isinstance(norm, (int, float)) or isinstance(norm, bool):
+            return False
+        return math.isfinite(norm) and norm >= self.explode_bound
 
     def replace(self, **changes: float) -> Thresholds:
         """A copy with ``changes`` applied; unknown names are an error that lists the known."""

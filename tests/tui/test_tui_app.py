@@ -52,7 +52,7 @@ async def test_overview_header_and_tree(fixed_store: Path) -> None:
         table = app.screen.query_one(ParamTable)
         row = table.row("p:head.weight")
         numbers = [num(x) for x in (row.grad_norm, row.update_ratio, row.weight_norm)]
-        assert [*numbers, row.health] == ["9.44e+04", "9.02e-04", "1.385", "exploding"]
+        assert [*numbers, row.health] == ["9.23e+06", "9.02e-04", "1.385", "exploding"]
         assert table.row("p:embed.weight").health == "frozen"
         assert table.row("p:unused.bias").health == "no grad"
         assert table.row("m:layers.1").health == "nan"

@@ -10,6 +10,7 @@ import pytest
 from tui_fixtures import FIXED_STEPS, builder
 
 import gradscope as gs
+from gradscope.doctor.thresholds import Thresholds
 from gradscope.errors import GradscopeError
 from gradscope.records import PARAM_METRICS
 from gradscope.tui.viewmodel import health
@@ -212,6 +213,24 @@ def test_health_words(fixed_store: Path) -> None:
     assert health.worst([health.OK, health.FROZEN]) == health.OK
     assert health.worst([health.FROZEN]) == health.FROZEN
     assert set(PARAM_METRICS) >= {"grad_norm", "grad_nan"}
+
+
+def test_exploding_is_the_doctors_bound() -> None:
+    """A parameter is drawn as exploding exactly when the doctor's bound calls its norm so."""
+    bound = Thresholds().explode_bound
+    word = {
+        norm: health.param_health({"grad_norm": norm}, requires_grad=True)
+        for norm in (bound * 0.99, bound, bound * 10)
+    }
+    assert word == {bound * 0.99: health.OK, bound: health.EXPLODING, bound * 10: health.EXPLODING}
+    lower = Thresholds(explode_bound=10.0)
+    assert [lower.is_exploding(v) for v in (9.9, 10.0, float("inf"), float("nan"), None)] == [
+        False,
+        True,
+        False,  # non-finite norms are the NaN/Inf diagnosis, not this one
+        False,
+        False,
+    ]
 
 
 def test_locate_resolves_alert_places(fixed_store: Path) -> None:

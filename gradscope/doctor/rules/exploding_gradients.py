@@ -108,9 +108,7 @@ def check(ctx: Context) -> Iterator[Alert]:
         return
     grew = math.isfinite(m["growth"]) and m["growth"] >= t.explode_growth
     huge = (
-        math.isfinite(m["latest"])
-        and m["latest"] >= t.explode_bound
-        and m["latest"] >= m["baseline"]  # not falling
+        t.is_exploding(m["latest"]) and m["latest"] >= m["baseline"]  # not falling
     )
     if not (grew or huge):
         return

@@ -10,8 +10,11 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-#: A gradient norm above this is drawn as exploding.
-EXPLODING_GRAD_NORM = 1e3
+from gradscope.doctor.thresholds import Thresholds
+
+#: The doctor's default limits: a parameter is drawn as exploding by the same bound as
+#: ``exploding-gradients`` (:meth:`Thresholds.is_exploding`).
+THRESHOLDS = Thresholds()
 #: A gradient norm below this (but present) is drawn as vanishing.
 VANISHING_GRAD_NORM = 1e-7
 
@@ -55,7 +58,7 @@ def param_health(row: Mapping[str, Any] | None, *, requires_grad: bool) -> str:
     norm = row.get("grad_norm")
     if norm is None:
         return NO_GRAD
-    if norm > EXPLODING_GRAD_NORM:
+    if THRESHOLDS.is_exploding(norm):
         return EXPLODING
     if norm < VANISHING_GRAD_NORM:
         return VANISHING
