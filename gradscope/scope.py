@@ -109,6 +109,7 @@ class Scope:
             models=self._models,
             optimizers=self._optimizers,
             hooks=self._hooks,
+            owner=self,
         )
         self._writer.put("meta", run_info(model, optimizers, self.options))
         doctor = LiveDoctor(self.path, flush=self._writer.flush) if self.options.doctor else None

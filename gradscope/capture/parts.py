@@ -37,3 +37,7 @@ class StepParts:
     models: dict[str, nn.Module]
     optimizers: list[Optimizer]
     hooks: HookGroup
+    #: The scope these parts serve. The hooks reach the parts, so the parts keep the scope
+    #: alive while its hooks are on: ``gs.watch(model, opt)`` whose result is dropped still
+    #: records the whole run, and is closed at exit.
+    owner: object = None

@@ -172,6 +172,21 @@ def test_the_exit_registry_holds_scopes_weakly(tmp_store: Path) -> None:
     assert all(type(s) is not Closable for s in lifetime._OPEN)
 
 
+def test_a_scope_whose_result_is_dropped_records_the_whole_run(tmp_store: Path) -> None:
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gs.watch(model, opt, store=tmp_store)  # the scope is not kept: its hooks keep it alive
+    for _ in range(6):
+        opt.zero_grad()
+        model(torch.randn(3, 2)).sum().backward()
+        opt.step()
+        gc.collect()
+    lifetime.close_open_scopes()  # what the interpreter runs at exit
+    with gs.open_store(tmp_store) as run:
+        assert run.steps == list(range(6))
+        assert run.meta["steps"] == 6
+
+
 def test_close_open_scopes_closes_what_is_left_open(tmp_store: Path) -> None:
     model = nn.Linear(2, 1)
     scope = gs.watch(model, store=tmp_store)
