@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from gradscope.doctor.thresholds import Thresholds
+from gradscope.numbers import compact
 from gradscope.records import SEVERITIES, Alert, Event, ModuleInfo, OptimizerInfo, ParamInfo
 
 
@@ -269,6 +270,5 @@ def name_list(names: list[str], limit: int = 4) -> str:
     return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
 
 
-def fmt(value: float) -> str:
-    """A number in three significant digits."""
-    return f"{value:.3g}"
+#: A number in three significant digits (the rules' messages).
+fmt = compact

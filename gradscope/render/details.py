@@ -7,10 +7,10 @@ nested dicts); ``gradscope doctor --json`` gives them as they are. A person want
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from gradscope.numbers import detail
 from gradscope.text_safety import visible
 
 #: A list shows this many items, then how many more there are.
@@ -38,7 +38,7 @@ def detail_text(value: Any, *, items: int = LIST_ITEMS) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _number(value)
+        return detail(value)
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
@@ -53,15 +53,3 @@ def detail_text(value: Any, *, items: int = LIST_ITEMS) -> str:
             return "none"
         return ", ".join(shown) + (f" … and {more} more" if more > 0 else "")
     return str(value)
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0 or (value.is_integer() and abs(value) < 1e6):
-        return str(int(value))
-    if 1e-3 <= abs(value) < 1e5:
-        return f"{value:.4g}"
-    return f"{value:.3g}"

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from gradscope.numbers import compact as fmt
 from gradscope.render.details import detail_lines
 from gradscope.render.summary import run_summary
 from gradscope.store.reader import Run
@@ -37,14 +38,6 @@ def sparkline(values: list[float], *, log: bool = False) -> str:
     lo, hi = min(vals), max(vals)
     span = hi - lo or 1.0
     return "".join(_BARS[min(int((v - lo) / span * len(_BARS)), len(_BARS) - 1)] for v in vals)
-
-
-def fmt(value: float | None, spec: str = ".3g") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
 
 
 def _header(s: dict[str, Any]) -> RenderableType:

@@ -11,12 +11,12 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 from tui_fixtures import FIXED_STEPS, sync, train
 
+from gradscope.numbers import fixed
 from gradscope.tui import make_app
 from gradscope.tui.app import DashboardApp
 from gradscope.tui.screens.help import HelpScreen
 from gradscope.tui.screens.overview import OverviewScreen
 from gradscope.tui.screens.param import ParamScreen
-from gradscope.tui.viewmodel.format import num
 from gradscope.tui.widgets.param_table import ParamTable
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot
 from gradscope.tui.widgets.run_header import RunHeader
@@ -51,7 +51,7 @@ async def test_overview_header_and_tree(fixed_store: Path) -> None:
         assert keys[:4] == ["m:layers", "m:layers.0", "m:layers.0.fc", "p:layers.0.fc.weight"]
         table = app.screen.query_one(ParamTable)
         row = table.row("p:head.weight")
-        numbers = [num(x) for x in (row.grad_norm, row.update_ratio, row.weight_norm)]
+        numbers = [fixed(x) for x in (row.grad_norm, row.update_ratio, row.weight_norm)]
         assert [*numbers, row.health] == ["9.23e+06", "9.02e-04", "1.385", "exploding"]
         assert table.row("p:embed.weight").health == "frozen"
         assert table.row("p:unused.bias").health == "no grad"

@@ -27,10 +27,10 @@ from tui_fixtures import (
 )
 
 from gradscope.graph import capture_graph
+from gradscope.numbers import fixed
 from gradscope.tui import make_app
 from gradscope.tui.screens.graph import GraphScreen
 from gradscope.tui.screens.help import HelpScreen
-from gradscope.tui.viewmodel.format import num
 from gradscope.tui.viewmodel.graph_outline import outline
 from gradscope.tui.widgets.graph_tree import GraphTree
 
@@ -227,7 +227,7 @@ def test_rows_of_a_reused_module_and_a_tied_weight() -> None:
     assert list(labels) == ["n14", "n12", "n6", "m1", "m2", "m3", "m4", "n13", "n11", "n5"]
     assert labels["m3"].startswith("fc #2 · Linear  2 ops, 0 params  ‖g‖ ")
     # the tied weight stays a row of its own next to the modules that use it, with its gradient
-    assert labels["n12"] == f"emb.weight  (5, 3)  ‖g‖ {num(float(model.emb.weight.grad.norm()))}"
+    assert labels["n12"] == f"emb.weight  (5, 3)  ‖g‖ {fixed(float(model.emb.weight.grad.norm()))}"
 
 
 @sync
@@ -246,7 +246,7 @@ async def test_the_graph_gs_watch_saved_matches_its_first_step(trained_store: Pa
         for name in ("encoder.0.weight", "encoder.2.bias", "head.weight"):
             # the heat map of the first backward is the gradient norm watch logged at step 0
             first = app.data.run.param_row_at(name, 0)
-            assert params[name].endswith(f"‖g‖ {num(first['grad_norm'])}")
+            assert params[name].endswith(f"‖g‖ {fixed(first['grad_norm'])}")
         assert [labels[k] for k in labels if k.startswith("b:")] == [
             "unused.weight · never-ran",
             "unused.bias · never-ran",

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from gradscope.numbers import eng, step_label
 from gradscope.render.details import detail_lines
 from gradscope.tui.viewmodel import ticks
 
@@ -47,17 +48,17 @@ def test_nice_ticks_of_non_finite_bounds_are_none() -> None:
     ],
 )
 def test_engineering_numbers(value, text) -> None:
-    assert ticks.eng(value) == text
+    assert eng(value) == text
 
 
 def test_log_ticks_are_decades_or_1_2_5_mantissas() -> None:
     assert ticks.log_ticks(-5.2, -1.1) == [-5.0, -4.0, -3.0, -2.0]
-    short = [ticks.eng(10**t) for t in ticks.log_ticks(math.log10(3.9e-4), math.log10(7.9e-4))]
+    short = [eng(10**t) for t in ticks.log_ticks(math.log10(3.9e-4), math.log10(7.9e-4))]
     assert short == ["4e-4", "5e-4", "6e-4", "7e-4"]
 
 
 def test_step_labels_shorten_large_steps() -> None:
-    assert [ticks.step_label(v) for v in (150, 2500, 20_000, 1_500_000)] == [
+    assert [step_label(v) for v in (150, 2500, 20_000, 1_500_000)] == [
         "150",
         "2500",
         "20k",

@@ -10,9 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from gradscope.numbers import hparam
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.viewmodel.data import StoreData, Update
-from gradscope.tui.viewmodel.format import hparam
 from gradscope.tui.viewmodel.sampling import BinnedSeries
 from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plain import PlainStatic, cell

@@ -15,10 +15,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from gradscope.numbers import fixed, hparam
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.viewmodel import health, ticks
 from gradscope.tui.viewmodel.data import ParamHistory, Update, is_clipped
-from gradscope.tui.viewmodel.format import hparam, num
 from gradscope.tui.widgets.key_scroll import KeyScroll
 from gradscope.tui.widgets.plain import PlainStatic, cell
 from gradscope.tui.widgets.plots import HistogramPlot, SeriesPlot, clipping_series, series
@@ -192,7 +192,7 @@ class ParamScreen(DashboardScreen):
             self._draw()
 
 
-def _number(value: object, fmt: Callable[[Any], str] = num) -> Text:
+def _number(value: object, fmt: Callable[[Any], str] = fixed) -> Text:
     """A right-aligned number; NaN and ±Inf in the marker style so they stand out."""
     bad = isinstance(value, float) and not ticks.is_finite(value)
     return Text(fmt(value), style=ticks.MARKER_STYLE if bad else "", justify="right")

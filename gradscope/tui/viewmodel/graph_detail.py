@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from gradscope.numbers import fixed
 from gradscope.render.dot import shape_text
 from gradscope.render.styles import KINDS, colour
-from gradscope.tui.viewmodel.format import num
 from gradscope.tui.viewmodel.graph_outline import BREAKS_KEY, node_title
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def gradient_text(graph: Graph, node_id: str, *, largest: bool = False) -> Text:
     if value is None:
         return text.append("none reached it in the recorded backward", style="dim")
     if not math.isfinite(value):
-        return text.append(f"‖g‖ {num(value)}: non-finite", style="bold red")
+        return text.append(f"‖g‖ {fixed(value)}: non-finite", style="bold red")
     if value == 0:
         return text.append("‖g‖ 0: a zero gradient flowed here", style="yellow")
     return text.append(f"‖g‖ {value:.6g}")
@@ -152,7 +152,7 @@ def describe_call(graph: Graph, index: int) -> Text:
         value, node = bad[0] if bad else max(norms, key=lambda x: x[0])
         style = "bold red" if bad else ""
         text.append("\nlargest gradient inside: ")
-        text.append(f"‖g‖ {num(value)}", style=style)
+        text.append(f"‖g‖ {fixed(value)}", style=style)
         text.append(f" at {node_title(graph, node, flow_sources(graph))}")
     breaks = inner.breaks if inner is not None else []
     _section(text, "not reached by the output", [(b.param, b.reason) for b in breaks])

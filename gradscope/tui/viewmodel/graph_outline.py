@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from gradscope.numbers import fixed
 from gradscope.render.dot import shape_text
 from gradscope.render.styles import colour
-from gradscope.tui.viewmodel.format import num
 
 if TYPE_CHECKING:
     from gradscope.graph.model import Graph, Node
@@ -69,7 +69,7 @@ def grad_label(graph: Graph, node_id: str) -> Text:
         return Text()
     style = "dim" if math.isfinite(value) and value != 0 else "yellow"
     style = style if math.isfinite(value) else "bold red"
-    return Text(f"‖g‖ {num(value)}", style=style)
+    return Text(f"‖g‖ {fixed(value)}", style=style)
 
 
 def node_title(graph: Graph, node: Node, sources: dict[str, list[str]]) -> str:

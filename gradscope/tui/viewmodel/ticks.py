@@ -2,15 +2,17 @@
 
 Plots label their axes here rather than through plotext's defaults: ticks fall on 1-2-5 steps
 (``0 50 100 150``, never ``0 50 100 149``), a step axis has integers only, and small or large
-values read in engineering form (``6e-5``, not ``0.00006``). A value that is not a finite number
-(NaN, +Inf, -Inf, or missing) is never dropped silently: :func:`kind_of` names it and
-:data:`MARKERS` gives the character every view draws for it.
+values read in engineering form (``6e-5``, not ``0.00006``: :func:`gradscope.numbers.eng`). A
+value that is not a finite number (NaN, +Inf, -Inf, or missing) is never dropped silently:
+:func:`kind_of` names it and :data:`MARKERS` gives the character every view draws for it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+
+from gradscope.numbers import eng, step_label
 
 NAN = "nan"
 POSINF = "+inf"
@@ -122,29 +124,6 @@ def log_ticks(lo: float, hi: float, *, count: int = 5) -> list[float]:
     return [math.log10(t) for t in linear] or [lo]
 
 
-def eng(value: float, *, digits: int = 3) -> str:
-    """A number for an axis or a legend: ``0.25``, ``150``, ``6e-5``, ``1.5e6``, ``-3e-4``."""
-    k = kind_of(value)
-    if k is not None:
-        return "—" if k == MISSING else k.removeprefix("+")
-    if value == 0:
-        return "0"
-    a = abs(value)
-    if 1e-2 <= a < 1e4:
-        text = f"{value:.{max(digits, math.floor(math.log10(a)) + 1)}g}"
-        return text if "e" not in text else _exp(value, digits)
-    return _exp(value, digits)
-
-
-def step_label(value: float) -> str:
-    """A step number on an axis: ``150``, ``2500``, ``20k``, ``1.5M``."""
-    n = round(value)
-    for unit, size, least in (("M", 1_000_000, 1_000_000), ("k", 1_000, 10_000)):
-        if abs(n) >= least:
-            return f"{n / size:g}{unit}"
-    return str(n)
-
-
 def axis(values: Sequence[float], *, integer: bool = False) -> tuple[list[float], list[str]]:
     """Ticks and labels for a linear axis spanning ``values`` (steps when ``integer``)."""
     if not values:
@@ -152,13 +131,6 @@ def axis(values: Sequence[float], *, integer: bool = False) -> tuple[list[float]
     ticks = nice_ticks(min(values), max(values), integer=integer)
     label = step_label if integer else eng
     return ticks, [label(t) for t in ticks]
-
-
-def _exp(value: float, digits: int) -> str:
-    mantissa, exponent = f"{value:.{max(0, digits - 1)}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def _clean(t: float, step: float) -> float:

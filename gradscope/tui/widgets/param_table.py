@@ -23,11 +23,11 @@ from textual.renderables.sparkline import Sparkline
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from gradscope.numbers import fixed
 from gradscope.tui.messages import ParamSelected
 from gradscope.tui.viewmodel import health, ticks
 from gradscope.tui.viewmodel.columns import RowValues, visible_rows
 from gradscope.tui.viewmodel.data import StoreData
-from gradscope.tui.viewmodel.format import num
 from gradscope.tui.viewmodel.rows import SORT_KEYS, TreeModel
 
 #: (sort key, header, width) after the name; ‖g‖ gradient, ‖Δw‖/‖w‖ update ratio, ‖w‖ weight.
@@ -175,7 +175,7 @@ class ParamTable(ScrollView, can_focus=True):
         text.truncate(name_width, overflow="ellipsis", pad=True)
         for number in (v.grad_norm, v.update_ratio, v.weight_norm):
             bad = number is not None and not ticks.is_finite(number)
-            text.append(" " * GAP + num(number).rjust(9), style=ticks.MARKER_STYLE if bad else "")
+            text.append(" " * GAP + fixed(number).rjust(9), style=ticks.MARKER_STYLE if bad else "")
         text.append(" " * GAP)
         text.append(v.health.ljust(9), style=health.STYLES.get(v.health, ""))
         text.append(" " * GAP)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.console import RenderResult
 from textual_plotext import PlotextPlot
 
+from gradscope.numbers import eng, step_label
 from gradscope.records import Histogram
 from gradscope.text_safety import visible
 from gradscope.tui.viewmodel import ticks
@@ -181,7 +182,7 @@ class SeriesPlot(FittedPlot):
             plt.xticks(xt, xl)
         if all_y:
             yt = ticks.log_ticks(lo, hi) if self.log_scale else ticks.nice_ticks(lo, hi)
-            plt.yticks(yt, [ticks.eng(10.0**t if self.log_scale else t) for t in yt])
+            plt.yticks(yt, [eng(10.0**t if self.log_scale else t) for t in yt])
             if edges:
                 plt.ylim(bottom, top)
         elif edges:
@@ -250,7 +251,7 @@ class HistogramPlot(FittedPlot):
         plt.bar(centres, counts, width=0.8)
         xt = ticks.nice_ticks(hist.lo, hist.hi, count=4)
         real = (lambda t: 10.0**t) if hist.scale == "log" else (lambda t: t)
-        plt.xticks(xt, [ticks.eng(real(t)) for t in xt])
+        plt.xticks(xt, [eng(real(t)) for t in xt])
         yt = ticks.nice_ticks(0, max(counts), count=6, integer=True)
-        plt.yticks(yt, [ticks.step_label(t) for t in yt])
+        plt.yticks(yt, [step_label(t) for t in yt])
         self.refresh()

@@ -8,10 +8,10 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from gradscope.numbers import fixed, param_count
 from gradscope.render.styles import SEVERITY_STYLES
 from gradscope.tui.viewmodel import ticks
 from gradscope.tui.viewmodel.data import StoreData
-from gradscope.tui.viewmodel.format import count, num
 from gradscope.tui.widgets.plain import PlainStatic
 
 
@@ -33,15 +33,15 @@ class RunHeader(Widget):
         title = Text()
         title.append(data.model, style="bold")
         trainable = meta.get("n_trainable")
-        size = f" · {count(meta.get('n_params'))} params"
+        size = f" · {param_count(meta.get('n_params'))} params"
         if trainable is not None and trainable != meta.get("n_params"):
-            size += f" ({count(trainable)} trainable)"
+            size += f" ({param_count(trainable)} trainable)"
         title.append(size)
         row = data.last_row
         lrs = row["lrs"] if row else []
         for opt in data.optimizers:
             lr = lrs[0] if lrs and opt.index == 0 else opt.defaults.get("lr")
-            title.append(f" · {opt.type} lr {num(lr)}")
+            title.append(f" · {opt.type} lr {fixed(lr)}")
         title.append(f" · step {data.last_step if data.last_step is not None else '—'}")
         if paused:
             title.append(" · paused", style="bold yellow")
@@ -66,7 +66,7 @@ class RunHeader(Widget):
 def _trend_label(name: str, current: object, values: list[float]) -> Text:
     """``loss 0.52``; a non-finite current value in red, and a marker when the trend has any."""
     text = Text(f"{name} ")
-    text.append(num(current), style=ticks.MARKER_STYLE if not ticks.is_finite(current) else "")
+    text.append(fixed(current), style=ticks.MARKER_STYLE if not ticks.is_finite(current) else "")
     counts = ticks.count_kinds(values)
     counts.pop(ticks.MISSING, None)
     if counts and ticks.is_finite(current):
