@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -57,9 +58,10 @@ class DashboardApp(App[None]):
 
     CSS_PATH = "dashboard.tcss"
     TITLE = "gradscope"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    # Textual declares both as ``ClassVar[...] | None``, which mypy reads as instance variables.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]  # type: ignore[misc]
     #: Below 32 rows the overview's band of curves folds away and the tree takes the room.
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]  # type: ignore[misc]
     BINDINGS: ClassVar[list[BindingType]] = [
         # One footer entry for all the view keys ("1 2 3 4 5 Views"), so that at 80 columns
         # the footer keeps room for ? and q; the help lists each view by name.
@@ -76,7 +78,7 @@ class DashboardApp(App[None]):
         self.paused = False
         self.views = {v.name: v.screen(data) for v in VIEWS}
         for name, screen in self.views.items():
-            self.add_mode(name, lambda screen=screen: screen)
+            self.add_mode(name, _returning(screen))
 
     def on_mount(self) -> None:
         self.switch_mode(VIEWS[0].name)
@@ -127,6 +129,11 @@ class DashboardApp(App[None]):
             assert isinstance(view, OverviewScreen)
             view.reveal(f"m:{target[1]}")
             self.action_show_view("overview")
+
+
+def _returning(screen: DashboardScreen) -> Callable[[], DashboardScreen]:
+    """A mode's screen factory that hands back the one screen made for it (its state is kept)."""
+    return lambda: screen
 
 
 def make_app(store: str | os.PathLike[str] | Run, *, interval: float = 1.0) -> DashboardApp:

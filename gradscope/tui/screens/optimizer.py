@@ -84,8 +84,8 @@ class OptimizerScreen(DashboardScreen):
             ],
         )
         for key in keys:
-            values = [Text(hparam(v.get(key)), justify="right") for _, v in columns]
-            table.add_row(cell(key), *values)
+            cells = [Text(hparam(v.get(key)), justify="right") for _, v in columns]
+            table.add_row(cell(key), *cells)
         members = Text()
         for opt in self.data.optimizers:
             for group in opt.groups:

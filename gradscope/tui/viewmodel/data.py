@@ -192,8 +192,8 @@ class StoreData:
             self.loss.append((row["step"], row["loss"]))
             self.lr.append((row["step"], row["lrs"][0] if row["lrs"] else None))
             self.lrs.append((row["step"], tuple(row["lrs"])))
-        rows = self.run.step_rows(since=last)
-        self.last_row = rows[-1] if rows else None
+        tail = self.run.step_rows(since=last)
+        self.last_row = tail[-1] if tail else None
         if new:  # with the grid, not every poll: one seek per parameterless module
             self._read_activations()
 
@@ -281,7 +281,9 @@ class StoreData:
         data = self.run.graph_snapshot()
         if not isinstance(data, dict):
             return None
-        heat = data.get("heat") if isinstance(data.get("heat"), dict) else {}
+        heat = data.get("heat")
+        if not isinstance(heat, dict):
+            heat = {}
         parts = (data.get("nodes"), data.get("edges"), heat.get("norms"), data.get("full"))
         key = (*(len(x) if isinstance(x, (list, dict)) else -1 for x in parts), heat.get("done"))
         if self._graph is not None and self._graph[0] == key:

@@ -49,7 +49,8 @@ def placement(graph: Graph) -> dict[str, int | None]:
         if call is None or not 0 <= call < len(calls):
             return None
         if call not in homes:
-            outer, c = None, call
+            outer: int | None = None
+            c: int | None = call
             while c is not None:  # the outermost enclosing call drawn as one node
                 if c in collapsed:
                     outer = c
@@ -159,9 +160,9 @@ def outline(graph: Graph, *, search: str = "") -> list[Entry]:
         label = Text(f"not reached by the output ({len(graph.breaks)})", style="bold red")
         rows = []
         for i, b in enumerate(graph.breaks):
-            text = Text(b.param, style="red")
-            text.append(f" · {b.reason}", style="dim")
-            rows.append(Entry(f"b:{i}", text, f"{b.param} {b.reason} {b.module}".lower()))
+            reason = Text(b.param, style="red")
+            reason.append(f" · {b.reason}", style="dim")
+            rows.append(Entry(f"b:{i}", reason, f"{b.param} {b.reason} {b.module}".lower()))
         entries.append(Entry(BREAKS_KEY, label, "graph breaks not reached", rows))
     return narrow(entries, search.lower()) if search else entries
 

@@ -47,7 +47,8 @@ class GraphTree(Tree[str]):
     @property
     def keys(self) -> list[str]:
         """The keys of the rows on screen (unfolded), top to bottom."""
-        return [self.get_node_at_line(i).data for i in range(self.last_line + 1)]  # type: ignore[union-attr]
+        nodes = (self.get_node_at_line(i) for i in range(self.last_line + 1))
+        return [node.data for node in nodes if node is not None and node.data is not None]
 
     def show(
         self, entries: list[Entry], *, unfold: bool = False, cursor: list[str] | None = None

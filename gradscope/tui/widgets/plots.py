@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.console import RenderResult
+from textual.visual import VisualType
 from textual_plotext import PlotextPlot
 
 from gradscope.numbers import eng, step_label
@@ -110,7 +110,7 @@ class FittedPlot(PlotextPlot):
         self.plt.clear_figure()
         return True
 
-    def render(self) -> RenderResult:
+    def render(self) -> VisualType:
         width = max(8, self.size.width - 7)  # plotext wants it inside the frame and y labels
         self.plt.title(_fit(visible(self.title_text), width))
         self.plt.xlabel(_fit(visible(self.label_text), width))
