@@ -93,11 +93,11 @@ def write_graph_image(store: Path) -> Path | None:
     """
     from gradscope.errors import GradscopeError
     from gradscope.graph.cli import at_depth, load_stored_graph
-    from gradscope.render.image import has_dot
+    from gradscope.render.image import has_dot, render_graph
 
     try:
         graph = at_depth(load_stored_graph(str(store)), "auto")
-        return graph.render(store.with_suffix(".svg" if has_dot() else ".gv"))
+        return render_graph(graph, store.with_suffix(".svg" if has_dot() else ".gv"))
     except GradscopeError:
         return None
 

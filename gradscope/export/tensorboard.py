@@ -170,7 +170,8 @@ def to_tensorboard(
         root = out / run_name(opened)
         logdirs = [root / f"rank{r}" for r in ranks(opened)] if len(opened) > 1 else [root]
         earlier = earlier_events(logdirs, force=force)
-        writer, current, wall = None, -1, 0.0
+        writer: Any = None
+        current, wall = -1, 0.0
         with new_events(logdirs):
             try:
                 for index, _, chunk in walk(opened, layout, histograms=True, progress=progress):

@@ -12,6 +12,7 @@ attribution (a bisect per node) and the placement of parameters in module calls 
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Any
 
 from gradscope.graph.attribution import NO_SEQUENCE
 from gradscope.graph.model import Edge, ModuleCall, Node, number_calls
@@ -76,7 +77,7 @@ def _edges(walked: Walked, ids: list[str]) -> list[Edge]:
     """Records of the walk's edges; a raw edge's shape and dtype are its source's metadata for
     that output (its dtype named once per distinct pair)."""
     metas = walked.metas
-    plain: dict[int, tuple[tuple[int, ...], str]] = {}  # id of a shared pair -> plain values
+    plain: dict[int, tuple[Any, str]] = {}  # id of a shared pair -> plain values
     edges: list[Edge] = []
     add = edges.append
     for e in walked.edges:
@@ -84,7 +85,7 @@ def _edges(walked: Walked, ids: list[str]) -> list[Edge]:
             add(e)
             continue
         j, i, nr, slot = e
-        sd = metas[j]
+        sd: Any = metas[j]
         if sd.__class__ is list:
             sd = sd[nr] if nr < len(sd) else None
         elif nr:

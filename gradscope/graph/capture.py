@@ -15,7 +15,7 @@ from gradscope.graph.breaks import RECORD_HINT, ParamReach, find_breaks
 from gradscope.graph.build import Attribution, build_records
 from gradscope.graph.collapse import AUTO_MAX_NODES, auto_depth, collapse
 from gradscope.graph.heat import HeatRecorder
-from gradscope.graph.model import GradHeat, Graph
+from gradscope.graph.model import GradHeat, GraphData
 from gradscope.graph.names import name_maps
 from gradscope.graph.walk import function_ids, heat_slots, walk_grad_fn
 
@@ -34,7 +34,7 @@ def capture_graph(
     depth: int | Literal["auto"] | None = "auto",
     record: ModuleRecord | None = None,
     max_nodes: int = AUTO_MAX_NODES,
-) -> Graph:
+) -> GraphData:
     """The autograd graph behind ``output``, as plain data.
 
     ``output`` is a tensor, a sequence of tensors, or a function that runs the forward and
@@ -81,7 +81,7 @@ def _capture(
     saved: bool,
     attrs: bool,
     record: ModuleRecord | None,
-) -> Graph:
+) -> GraphData:
     from gradscope.capture.naming import unwrap
 
     module = unwrap(model) if model is not None else None
@@ -118,7 +118,7 @@ def _capture(
     walked.fns.clear()  # the graph keeps no live autograd objects
     del hold
     attribution = None if record is None else Attribution(record.bounds, record.owners, calls)
-    return Graph.deferred(
+    return GraphData.deferred(
         lambda: build_records(walked, attribution),
         (len(walked.nodes), len(walked.edges)),
         calls=calls, breaks=breaks, notes=notes, heat=heat,

@@ -12,11 +12,12 @@ from pathlib import Path
 import click
 
 from gradscope.errors import GradscopeError
-from gradscope.graph.model import Graph
+from gradscope.graph.model import Depth, GraphData
 from gradscope.render.dot import printable
+from gradscope.render.image import render_graph
 
 
-def parse_depth(value: str) -> int | str | None:
+def parse_depth(value: str) -> Depth:
     """``auto`` | ``full`` | a non-negative integer."""
     if value in ("auto", "full"):
         return None if value == "full" else "auto"
@@ -29,7 +30,7 @@ def parse_depth(value: str) -> int | str | None:
     return depth
 
 
-def load_stored_graph(store: str) -> Graph:
+def load_stored_graph(store: str) -> GraphData:
     """The graph snapshot a scope saved in a store (meta key ``graph``)."""
     from gradscope.store.reader import open_store
 
@@ -40,20 +41,19 @@ def load_stored_graph(store: str) -> Graph:
             f"{store} holds no graph snapshot; draw one from the script instead: "
             f"gradscope graph SCRIPT.py -o graph.svg"
         )
-    return Graph.from_dict(data)
+    return GraphData.from_dict(data)
 
 
-def at_depth(graph: Graph, level: int | str | None) -> Graph:
+def at_depth(graph: GraphData, level: Depth) -> GraphData:
     """A full stored graph as ``--depth`` asks: collapsed k levels deep, ``auto`` (collapsed
     only when large, as ``capture_graph`` does) or ``None`` (as stored)."""
     from gradscope.graph.collapse import AUTO_MAX_NODES, auto_depth
 
-    if level == "auto":
-        level = auto_depth(graph, AUTO_MAX_NODES)
-    return graph.collapse(level) if isinstance(level, int) else graph
+    depth = auto_depth(graph, AUTO_MAX_NODES) if level == "auto" else level
+    return graph.collapse(depth) if isinstance(depth, int) else graph
 
 
-def without_heat(graph: Graph) -> Graph:
+def without_heat(graph: GraphData) -> GraphData:
     """The same graph drawn without its gradient heat map (``--no-heat`` on a store)."""
     graph.heat = None
     if graph.full is not None:
@@ -167,10 +167,12 @@ def graph_command(
     if tree:
         from rich.console import Console
 
-        Console(highlight=False).print(graph)
+        from gradscope.render.graph_text import graph_tree
+
+        Console(highlight=False).print(graph_tree(graph))
     if path is not None:
         refuse_existing(path, force)  # the script may have written it meanwhile
-        written = graph.render(path, format=fmt, rankdir=rankdir)
+        written = render_graph(graph, path, format=fmt, rankdir=rankdir)
         full = graph.full or graph
         shown = f", drawn as {len(graph.nodes)} (depth {graph.depth})" if graph.full else ""
         click.echo(f"graph written to {written} ({len(full.nodes)} nodes{shown})")

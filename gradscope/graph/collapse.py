@@ -12,7 +12,7 @@ so a tied weight stays visible with edges into each user.
 from __future__ import annotations
 
 from gradscope.graph.layout import AUTO_MAX_RANKS, extent, ranks
-from gradscope.graph.model import FUNCTION_KINDS, Edge, Graph, ModuleCall, Node
+from gradscope.graph.model import FUNCTION_KINDS, Edge, GraphData, GraphT, ModuleCall, Node
 
 #: ``depth="auto"`` collapses graphs larger than this (or taller than ``AUTO_MAX_RANKS``
 #: ranks), as deep as still fits.
@@ -31,7 +31,7 @@ def collapse_targets(calls: list[ModuleCall], depth: int) -> list[int | None]:
     return out
 
 
-def _groups(graph: Graph, depth: int) -> dict[str, int]:
+def _groups(graph: GraphData, depth: int) -> dict[str, int]:
     """Node id → the call it collapses into, for the nodes that collapse."""
     targets = collapse_targets(graph.calls, depth)
     group: dict[str, int] = {}
@@ -70,14 +70,14 @@ def _groups(graph: Graph, depth: int) -> dict[str, int]:
     return group
 
 
-def collapse(graph: Graph, depth: int) -> Graph:
+def collapse(graph: GraphT, depth: int) -> GraphT:
     """A new graph with module calls at ``depth`` or deeper drawn as one node each."""
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got depth={depth}")
     group = _groups(graph, depth)
     members: dict[int, list[str]] = {}
-    for node_id, t in group.items():
-        members.setdefault(t, []).append(node_id)
+    for node_id, index in group.items():
+        members.setdefault(index, []).append(node_id)
     by_id = {n.id: n for n in graph.nodes}
     nodes: list[Node] = []
     emitted: set[int] = set()
@@ -102,7 +102,7 @@ def collapse(graph: Graph, depth: int) -> Graph:
         edges.append(Edge(src, dst, e.kind, e.shape, e.dtype, e.slot, e.name))
     before, after = len(graph.nodes), len(nodes)
     note = f"collapsed to depth {depth}: {before} nodes drawn as {after}"
-    return Graph(
+    return type(graph)(
         nodes=nodes, edges=edges, calls=graph.calls, breaks=graph.breaks,
         notes=[*graph.notes, note], heat=graph.heat, depth=depth, full=graph,
     )  # fmt: skip
@@ -123,7 +123,7 @@ def _module_node(call: ModuleCall, member_ids: list[str], by_id: dict[str, Node]
 
 
 def auto_depth(
-    graph: Graph, max_nodes: int = AUTO_MAX_NODES, max_ranks: int = AUTO_MAX_RANKS
+    graph: GraphData, max_nodes: int = AUTO_MAX_NODES, max_ranks: int = AUTO_MAX_RANKS
 ) -> int | None:
     """The deepest collapse that draws at most ``max_nodes`` nodes on at most ``max_ranks``
     ranks (a 12-layer transformer is small enough in nodes at depth 3 but a strip a hundred
@@ -143,7 +143,7 @@ def auto_depth(
     return depths[-1]
 
 
-def _height(graph: Graph, group: dict[str, int]) -> int:
+def _height(graph: GraphData, group: dict[str, int]) -> int:
     """Ranks the graph takes when the nodes in ``group`` are drawn as their calls' nodes."""
     ids = {n.id: f"m{group[n.id]}" if n.id in group else n.id for n in graph.nodes}
     edges = ((ids[e.src], ids[e.dst]) for e in graph.edges)

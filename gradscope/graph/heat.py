@@ -106,7 +106,7 @@ def _norms(grads: tuple[torch.Tensor | None, ...]) -> torch.Tensor:
     bfloat16; torch refuses to narrow float64 inside the norm), a complex gradient's over its
     magnitudes, then cast: float32 exists on every device.
     """
-    out = []
+    out: list[torch.Tensor | None] = []
     device = None
     for g in grads:
         if g is None:

@@ -17,11 +17,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from rich.tree import Tree
+from typing import Any, Literal, TypeVar
 
 NodeKind = Literal[
     "param", "leaf", "op", "accumulate", "custom", "output", "base", "saved", "module"
@@ -121,9 +117,9 @@ def number_calls(nodes: list[Node], calls: list[ModuleCall]) -> None:
             used.add(c)
             c = calls[c].parent
     seen: dict[str, int] = {}
-    for c in [c for c in calls if c.index in used] + [c for c in calls if c.index not in used]:
-        c.nth = seen.get(c.path, 0)
-        seen[c.path] = c.nth + 1
+    for call in [c for c in calls if c.index in used] + [c for c in calls if c.index not in used]:
+        call.nth = seen.get(call.path, 0)
+        seen[call.path] = call.nth + 1
 
 
 #: Why a parameter got no gradient (GraphBreak.reason).
@@ -161,9 +157,9 @@ class GradHeat:
     done: bool = False
 
 
-class Graph:
-    """A captured autograd graph. Render it with :meth:`to_dot`, :meth:`render`, or show it in
-    Jupyter or a rich console; ``full`` is the uncollapsed graph when this one is collapsed.
+class GraphData:
+    """A captured autograd graph as data; ``full`` is the uncollapsed graph when this one is
+    collapsed. The graph users hold, :class:`gradscope.graph.Graph`, adds its drawings.
 
     ``nodes`` and ``edges`` are lists of records (read-only); a graph fresh from capture builds
     them when either is first read, so capture costs little more than the traversal."""
@@ -177,7 +173,7 @@ class Graph:
         notes: list[str] | None = None,
         heat: GradHeat | None = None,
         depth: int | None = None,
-        full: Graph | None = None,
+        full: GraphData | None = None,
     ) -> None:
         self._nodes = nodes
         self._edges = edges
@@ -193,8 +189,11 @@ class Graph:
 
     @classmethod
     def deferred(
-        cls, build: Callable[[], tuple[list[Node], list[Edge]]], size: tuple[int, int], **kw: Any
-    ) -> Graph:
+        cls: type[GraphT],
+        build: Callable[[], tuple[list[Node], list[Edge]]],
+        size: tuple[int, int],
+        **kw: Any,
+    ) -> GraphT:
         """A graph whose records ``build()`` makes on first read; ``size`` is (nodes, edges)."""
         graph = cls([], [], **kw)
         graph._build, graph._size = build, size
@@ -262,47 +261,11 @@ class Graph:
         bad = [v for v in values if not math.isfinite(v)]
         return bad[0] if bad else max(values)
 
-    def collapse(self, depth: int) -> Graph:
+    def collapse(self: GraphT, depth: int) -> GraphT:
         """This graph with every module call at ``depth`` or deeper drawn as one node."""
         from gradscope.graph.collapse import collapse
 
-        return collapse(self.full or self, depth)
-
-    def to_dot(self, *, rankdir: str = "auto") -> str:
-        """DOT text (Graphviz's language), deterministic; needs no system program.
-        ``rankdir`` is ``TB``, ``LR``, ``BT``, ``RL`` or ``auto`` (the one closer to a page's
-        shape)."""
-        from gradscope.render.dot import graph_to_dot
-
-        return graph_to_dot(self, rankdir=rankdir)
-
-    def render(self, path: str | Path, *, format: str | None = None, rankdir: str = "auto") -> Path:
-        """Write an image; the format (svg, png, pdf, or dot for text) comes from the suffix."""
-        from gradscope.render.image import render_graph
-
-        return render_graph(self, path, format=format, rankdir=rankdir)
-
-    def tree(self) -> Tree:
-        """A rich tree from the outputs back to the leaves, for the console."""
-        from gradscope.render.graph_text import graph_tree
-
-        return graph_tree(self)
-
-    def __rich__(self) -> Tree:
-        return self.tree()
-
-    def _repr_svg_(self) -> str | None:
-        from gradscope.render.image import has_dot, to_svg
-
-        return to_svg(self.to_dot()) if has_dot() else None
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter display: SVG when ``dot`` is installed, else the DOT text."""
-        bundle = {"text/plain": repr(self), "text/vnd.graphviz": self.to_dot()}
-        svg = self._repr_svg_()
-        if svg is not None:
-            bundle["image/svg+xml"] = svg
-        return bundle
+        return collapse(self.full or self, depth)  # type: ignore[return-value]  # full: same class
 
     def __repr__(self) -> str:
         extra = f", depth={self.depth}" if self.depth is not None else ""
@@ -317,11 +280,17 @@ class Graph:
         return graph_to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Graph:
+    def from_dict(cls: type[GraphT], data: dict[str, Any]) -> GraphT:
         """Inverse of :meth:`to_dict`."""
         from gradscope.graph.snapshot import graph_from_dict
 
-        return graph_from_dict(data)
+        return graph_from_dict(data, cls)
 
+
+#: A graph class: the data, or the drawable graph users hold (collapse and from_dict keep it).
+GraphT = TypeVar("GraphT", bound=GraphData)
+
+#: How deep module calls are drawn as one node: k levels, ``auto`` (only when large) or ``None``.
+Depth = int | Literal["auto"] | None
 
 _BUILD_LOCK = threading.Lock()

@@ -35,7 +35,7 @@ from gradscope.errors import GradscopeError
 from gradscope.graph.attribution import ModuleRecord, Recorder, param_names
 from gradscope.graph.capture import capture_graph
 from gradscope.graph.cuts import CutWatcher
-from gradscope.graph.model import Graph
+from gradscope.graph.model import Depth, GraphData
 
 
 class ScriptError(GradscopeError):
@@ -55,14 +55,14 @@ class _StepDone(BaseException):
 class ScriptCapture:
     """The hooks and the patched ``torch.autograd.backward`` of one ``gradscope graph`` run."""
 
-    def __init__(self, *, saved: bool, attrs: bool, heat: bool, depth: int | str | None) -> None:
+    def __init__(self, *, saved: bool, attrs: bool, heat: bool, depth: Depth) -> None:
         self.options: dict[str, Any] = {"saved": saved, "attrs": attrs, "grads": heat}
         self.depth = depth
         self.record = ModuleRecord()
         self.recorder = Recorder(self.record, {})
         self.model: nn.Module | None = None
         self.paths: dict[int, str] = {}
-        self.graph: Graph | None = None
+        self.graph: GraphData | None = None
         self._handles: list[Any] = []
         self._watcher: CutWatcher | None = None
         self._backward = torch.autograd.backward
@@ -150,7 +150,7 @@ class ScriptScopes:
             original(scope, *args, **kwargs)
             opened.append(scope)
 
-        Scope.__init__ = init  # type: ignore[method-assign]
+        Scope.__init__ = init  # type: ignore[method-assign,assignment]
 
     def stop(self) -> None:
         """Put ``Scope`` back and close what the script left open (idempotent)."""
@@ -172,7 +172,7 @@ def graph_from_script(
     attrs: bool = False,
     heat: bool = True,
     depth: int | Literal["auto"] | None = "auto",
-) -> Graph:
+) -> GraphData:
     """Run ``script`` until its first ``backward()`` and return that step's graph."""
     path = Path(script)
     if not path.is_file():
@@ -229,9 +229,9 @@ def script_traceback(exc: BaseException, script: Path, outer: BaseException | No
     they hold the script's line that called ``backward()``)."""
     target = os.path.abspath(script)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = list(traceback.extract_tb(exc.__traceback__))
     if outer is not None:
-        frames = traceback.extract_tb(outer.__traceback__) + frames
+        frames = list(traceback.extract_tb(outer.__traceback__)) + frames
     first = next((i for i, f in enumerate(frames) if os.path.abspath(f.filename) == target), 0)
     kept = [f for f in frames[first:] if not os.path.abspath(f.filename).startswith(package)]
     lines = ["Traceback (most recent call last):\n"]

@@ -7,12 +7,21 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from gradscope.graph.model import Edge, GradHeat, Graph, GraphBreak, ModuleCall, Node, number_calls
+from gradscope.graph.model import (
+    Edge,
+    GradHeat,
+    GraphBreak,
+    GraphData,
+    GraphT,
+    ModuleCall,
+    Node,
+    number_calls,
+)
 
 _TUPLE_FIELDS = {"shape", "aliases", "attrs", "tensors", "members"}
 
 
-def graph_to_dict(graph: Graph) -> dict[str, Any]:
+def graph_to_dict(graph: GraphData) -> dict[str, Any]:
     """Plain dicts and lists, unset fields left out (version 1 of the format)."""
     return {
         "version": 1,
@@ -27,14 +36,14 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def graph_from_dict(data: dict[str, Any]) -> Graph:
+def graph_from_dict(data: dict[str, Any], cls: type[GraphT]) -> GraphT:
     """Inverse of :func:`graph_to_dict` (JSON lists become the tuples records hold)."""
     heat = data.get("heat")
     full = data.get("full")
     nodes = [Node(**_tuples(d)) for d in data["nodes"]]
     calls = [ModuleCall(**d) for d in data.get("calls", [])]
     number_calls(nodes, calls)  # snapshots written before calls were numbered per graph
-    return Graph(
+    return cls(
         nodes=nodes,
         edges=[Edge(**_tuples(d)) for d in data["edges"]],
         calls=calls,
@@ -42,7 +51,7 @@ def graph_from_dict(data: dict[str, Any]) -> Graph:
         notes=list(data.get("notes", [])),
         heat=None if heat is None else _heat_from(heat),
         depth=data.get("depth"),
-        full=None if full is None else graph_from_dict(full),
+        full=None if full is None else graph_from_dict(full, cls),
     )
 
 

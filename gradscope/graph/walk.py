@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -226,7 +226,7 @@ def walk_grad_fn(
             edge(fn_node, node, "flow", t)
             out.slots.setdefault(fn_node.id, []).append((node.id, t.output_nr))
         if t._is_view():
-            base = add_root(t._base, "base", f"base of {name}")
+            base = add_root(cast(torch.Tensor, t._base), "base", f"base of {name}")
             edges.append(Edge(base.id, node.id, "view", base.shape, base.dtype))
         return node
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from gradscope.graph.layout import ranks
-from gradscope.graph.model import Graph, ModuleCall, Node
+from gradscope.graph.model import GraphData, ModuleCall, Node
 from gradscope.render.styles import KINDS, legend_rows
 from gradscope.text_safety import visible
 
@@ -132,7 +132,7 @@ def robust_range(
 class _Heat:
     """Maps gradient norms to fill colours on a log scale fitted to this graph's robust range."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: GraphData) -> None:
         self.graph = graph
         norms = [graph.grad_norm(n.id) for n in graph.nodes]
         logs = sorted(math.log10(v) for v in norms if v is not None and math.isfinite(v) and v > 0)
@@ -207,7 +207,7 @@ def _swatch(fill: str, value: str, note: str, border: str) -> str:
     return f'<TR>{cell}<TD BORDER="0" ALIGN="LEFT">{html(note)}</TD></TR>'
 
 
-def _legend(graph: Graph, heat: _Heat, anchor: str | None) -> list[str]:
+def _legend(graph: GraphData, heat: _Heat, anchor: str | None) -> list[str]:
     """One node beside the output (same rank): the heat scale, then the shape of each node
     kind the graph has. A single table stays compact wherever the layout puts it."""
     rows = [f'<TR><TD COLSPAN="2" BORDER="0"><B>{html(heat.title)}</B></TD></TR>']
@@ -233,7 +233,7 @@ def _legend(graph: Graph, heat: _Heat, anchor: str | None) -> list[str]:
     return lines
 
 
-def _node_line(node: Node, graph: Graph, heat: _Heat | None, indent: str) -> str:
+def _node_line(node: Node, graph: GraphData, heat: _Heat | None, indent: str) -> str:
     label = node_label(node)
     style = KINDS[node.kind]
     extra = f"fillcolor={style.fill}"
@@ -265,7 +265,7 @@ def _size(node: Node) -> tuple[float, float]:
     return max(0.75, 0.09 * max(len(s) for s in lines) + 0.25), 0.2 + 0.16 * len(lines)
 
 
-def pick_rankdir(graph: Graph, *, aspect: float = 1.4) -> str:
+def pick_rankdir(graph: GraphData, *, aspect: float = 1.4) -> str:
     """``TB`` or ``LR``: the direction whose estimated drawing is closest to ``aspect``
     (width / height, a landscape page). Ranks are estimated as ``dot`` assigns them, node
     sizes from their labels; a tall chain stays top-down (left-right would make it a wider
@@ -287,7 +287,7 @@ def pick_rankdir(graph: Graph, *, aspect: float = 1.4) -> str:
     return "LR" if abs(math.log(lr / aspect)) < abs(math.log(tb / aspect)) else "TB"
 
 
-def graph_to_dot(graph: Graph, *, clusters: bool = True, rankdir: str = "auto") -> str:
+def graph_to_dot(graph: GraphData, *, clusters: bool = True, rankdir: str = "auto") -> str:
     """DOT text for a graph: nodes (clustered by module call), edges with shapes, breaks and the
     heat-map legend. ``rankdir`` is ``TB``, ``LR``, ``BT``, ``RL`` or ``auto``
     (:func:`pick_rankdir`)."""
@@ -334,7 +334,7 @@ def graph_to_dot(graph: Graph, *, clusters: bool = True, rankdir: str = "auto") 
     return "\n".join(lines) + "\n"
 
 
-def _clusters(graph: Graph, members: dict[int | None, list[Node]], heat: _Heat | None) -> list:
+def _clusters(graph: GraphData, members: dict[int | None, list[Node]], heat: _Heat | None) -> list:
     """Nested ``subgraph cluster_N`` blocks for module calls that contain nodes."""
     calls = graph.calls
     children: dict[int | None, list[int]] = {}
@@ -365,7 +365,7 @@ def _clusters(graph: Graph, members: dict[int | None, list[Node]], heat: _Heat |
     return lines
 
 
-def _breaks(graph: Graph) -> list[str]:
+def _breaks(graph: GraphData) -> list[str]:
     if not graph.breaks:
         return []
     lines = [

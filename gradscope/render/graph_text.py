@@ -15,12 +15,12 @@ import math
 from rich.text import Text
 from rich.tree import Tree
 
-from gradscope.graph.model import FUNCTION_KINDS, Edge, Graph, Node
+from gradscope.graph.model import FUNCTION_KINDS, Edge, GraphData, Node
 from gradscope.render.dot import node_label, printable, shape_text
 from gradscope.render.styles import colour
 
 
-def _inputs(graph: Graph) -> dict[str, list[tuple[str, Edge]]]:
+def _inputs(graph: GraphData) -> dict[str, list[tuple[str, Edge]]]:
     """For each node, what feeds it (flow and view edges, and saved tensors), in slot order."""
     by_id = {n.id: n for n in graph.nodes}
     feeds: dict[str, list[tuple[str, Edge]]] = {}
@@ -34,7 +34,7 @@ def _inputs(graph: Graph) -> dict[str, list[tuple[str, Edge]]]:
     return feeds
 
 
-def _line(node: Node, edge: Edge | None, graph: Graph) -> Text:
+def _line(node: Node, edge: Edge | None, graph: GraphData) -> Text:
     label = node_label(node).split("\n")
     text = Text(label[0] or node.kind, style=colour(node.kind))
     if node.kind == "module":
@@ -58,7 +58,7 @@ def _line(node: Node, edge: Edge | None, graph: Graph) -> Text:
     return text
 
 
-def graph_tree(graph: Graph, *, max_nodes: int = 2000, max_depth: int = 60) -> Tree:
+def graph_tree(graph: GraphData, *, max_nodes: int = 2000, max_depth: int = 60) -> Tree:
     """A rich :class:`~rich.tree.Tree` of the graph (and its break report).
 
     Each level indents the next, so a chain thousands of ops long is cut at ``max_depth``

@@ -1,4 +1,4 @@
-"""Graph images through Graphviz: the only module that imports the ``graphviz`` package.
+"""GraphData images through Graphviz: the only module that imports the ``graphviz`` package.
 
 Laying out a graph needs Graphviz's ``dot`` program, a system package that pip cannot install.
 Without it :func:`render_graph` raises a :class:`GradscopeError` that names the install command,
@@ -15,13 +15,13 @@ from gradscope.errors import GradscopeError
 from gradscope.extras import require
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Graph
+    from gradscope.graph.model import GraphData
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
     "Graphviz's `dot` program is not installed (needed for svg/png/pdf); install it with "
     "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
-    "`conda install graphviz`, or write DOT text instead (Graph.to_dot(), a .dot/.gv file)"
+    "`conda install graphviz`, or write DOT text instead (GraphData.to_dot(), a .dot/.gv file)"
 )
 
 
@@ -64,12 +64,14 @@ def to_svg(dot_text: str) -> str:
 
 
 def render_graph(
-    graph: Graph, path: str | Path, *, format: str | None = None, rankdir: str = "auto"
+    graph: GraphData, path: str | Path, *, format: str | None = None, rankdir: str = "auto"
 ) -> Path:
     """Write ``graph`` to ``path`` as svg, png, pdf (via ``dot``) or DOT text."""
     path = Path(path)
     fmt = infer_format(path, format)
-    text = graph.to_dot(rankdir=rankdir)
+    from gradscope.render.dot import graph_to_dot
+
+    text = graph_to_dot(graph, rankdir=rankdir)
     if fmt == "dot":
         path.write_text(text, encoding="utf-8")
         return path

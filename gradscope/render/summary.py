@@ -64,7 +64,7 @@ def run_summary(run: Run) -> dict[str, Any]:
             g["n_params"] = sizes.get(g["group"], 0)
         optimizers.append({"index": opt.index, "type": opt.type, "groups": groups})
     finite_losses = [v for v in losses if math.isfinite(v)]
-    distributed = {"rank": run.rank, "world_size": run.world_size}
+    distributed: dict[str, Any] = {"rank": run.rank, "world_size": run.world_size}
     if run.all_ranks:
         distributed["ranks"] = [_rank_summary(run, r) for r in run.ranks]
     return {

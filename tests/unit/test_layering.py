@@ -95,6 +95,25 @@ def test_dashboard_viewmodel_is_ui_free() -> None:
     assert broken == []
 
 
+#: The graph package's edge with the views: the drawable Graph and the ``gradscope graph`` command.
+GRAPH_VIEW_EDGE = ("gradscope.graph.view", "gradscope.graph.cli")
+
+
+def test_the_graph_model_never_imports_a_view() -> None:
+    """Views draw the graph data; the data (and the capture that makes it) never imports them,
+    not even inside a function."""
+    modules = {k: v for k, v in _modules().items() if k.startswith("gradscope.graph.")}
+    assert "gradscope.graph.model" in modules and "gradscope.graph.view" in modules
+    broken = [
+        f"{source} imports {target}"
+        for source, targets in modules.items()
+        for target in targets
+        if _layer(target) in VIEWS and source not in GRAPH_VIEW_EDGE
+    ]
+    assert broken == []
+    assert any(_layer(t) == "render" for t in modules["gradscope.graph.view"])
+
+
 def test_the_scan_sees_a_violation() -> None:
     """The rule is applied to what the scan finds: a planted import is reported."""
     tree = ast.parse("import gradscope.tui.app\nif TYPE_CHECKING:\n    import gradscope.render\n")

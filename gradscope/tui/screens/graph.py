@@ -29,7 +29,7 @@ from gradscope.tui.widgets.graph_tree import GraphTree
 from gradscope.tui.widgets.plain import PlainStatic
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Graph
+    from gradscope.graph.model import GraphData
 
 NO_GRAPH = (
     "No graph snapshot in this store; draw one from the training script: "
@@ -55,13 +55,13 @@ class GraphScreen(SearchableScreen):
 
     def __init__(self, data: StoreData) -> None:
         super().__init__(data)
-        self.graph: Graph | None = None
-        self.shown: Graph | None = None
+        self.graph: GraphData | None = None
+        self.shown: GraphData | None = None
         self.depth: int | None = None
         self.focused_call: int | None = None
         self.search = ""
         self.exported: Exported | None = None
-        self._depths: dict[int | None, Graph] = {}
+        self._depths: dict[int | None, GraphData] = {}
 
     def compose_body(self) -> ComposeResult:
         yield PlainStatic(id="graph-title")
@@ -101,7 +101,7 @@ class GraphScreen(SearchableScreen):
         title.add_class("message")
         title.update(message)
 
-    def _view(self) -> Graph:
+    def _view(self) -> GraphData:
         assert self.graph is not None
         if self.depth not in self._depths:
             full = self.graph.full or self.graph
@@ -217,7 +217,7 @@ class GraphScreen(SearchableScreen):
         self._export(self.shown, export_path(Path(self.data.run.path)))
 
     @work(thread=True, exclusive=True, group="graph-export", exit_on_error=False)
-    def _export(self, graph: Graph, path: Path) -> None:
+    def _export(self, graph: GraphData, path: Path) -> None:
         try:
             result = export_graph(graph, path)
         except Exception as exc:  # reported, never raised: a failed export must not end the UI

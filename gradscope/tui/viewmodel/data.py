@@ -22,7 +22,7 @@ from gradscope.tui.viewmodel.health import param_health
 from gradscope.tui.viewmodel.sampling import BinnedSeries, SampleGrid
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Graph
+    from gradscope.graph.model import GraphData
 
 #: Columns of the last row each parameter shows in the tree.
 OVERVIEW_METRICS = (
@@ -79,7 +79,7 @@ class StoreData:
         self._alert_id = 0
         self._shape: tuple[int, int, int] = (-1, -1, -1)
         self.finished = False
-        self._graph: tuple[tuple[Any, ...], Graph] | None = None
+        self._graph: tuple[tuple[Any, ...], GraphData] | None = None
         self._has_graph = False
         self.poll()
 
@@ -270,7 +270,7 @@ class StoreData:
         counts = Counter(a.severity for a in self.alerts)
         return {s: counts.get(s, 0) for s in SEVERITIES}
 
-    def graph(self) -> Graph | None:
+    def graph(self) -> GraphData | None:
         """The graph snapshot the run saved (meta key ``graph``), or ``None``; parsed once.
 
         A scope saves one snapshot per run, so a new one is told apart by its sizes (nodes,
@@ -288,10 +288,10 @@ class StoreData:
         key = (*(len(x) if isinstance(x, (list, dict)) else -1 for x in parts), heat.get("done"))
         if self._graph is not None and self._graph[0] == key:
             return self._graph[1]
-        from gradscope.graph.model import Graph  # on first use: opening the app stays as fast
+        from gradscope.graph.model import GraphData  # on first use: opening the app stays as fast
 
         try:
-            graph = Graph.from_dict(data)
+            graph = GraphData.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise GradscopeError(
                 f"the graph snapshot in this store cannot be read ({exc!r}); "

@@ -19,12 +19,12 @@ from gradscope.render.styles import KINDS, colour
 from gradscope.tui.viewmodel.graph_outline import BREAKS_KEY, node_title
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Edge, Graph, Node
+    from gradscope.graph.model import Edge, GraphData, Node
 
 FUNCTIONS = frozenset({"op", "accumulate", "custom"})
 
 
-def gradient_text(graph: Graph, node_id: str, *, largest: bool = False) -> Text:
+def gradient_text(graph: GraphData, node_id: str, *, largest: bool = False) -> Text:
     """The norm of the gradient that flowed through a node, or why there is none."""
     text = Text("largest gradient inside " if largest else "gradient ", style="bold")
     heat = graph.heat
@@ -56,7 +56,7 @@ def _edge_shape(e: Edge) -> str:
     return (shape_text(e.shape) or "—") + dtype
 
 
-def flow_sources(graph: Graph) -> dict[str, list[str]]:
+def flow_sources(graph: GraphData) -> dict[str, list[str]]:
     """Node id → the ids whose tensors flow into it."""
     sources: dict[str, list[str]] = {}
     for e in graph.edges:
@@ -65,7 +65,7 @@ def flow_sources(graph: Graph) -> dict[str, list[str]]:
     return sources
 
 
-def describe_node(graph: Graph, node: Node) -> Text:
+def describe_node(graph: GraphData, node: Node) -> Text:
     """Everything the graph knows about one node."""
     sources = flow_sources(graph)
 
@@ -129,7 +129,7 @@ def describe_node(graph: Graph, node: Node) -> Text:
     return text
 
 
-def describe_call(graph: Graph, index: int) -> Text:
+def describe_call(graph: GraphData, index: int) -> Text:
     """A module call: size, the largest gradient inside, the parameters cut off inside."""
     from gradscope.tui.viewmodel.graph_outline import focus
 
@@ -160,7 +160,7 @@ def describe_call(graph: Graph, index: int) -> Text:
     return text
 
 
-def describe_break(graph: Graph, index: int) -> Text:
+def describe_break(graph: GraphData, index: int) -> Text:
     b = graph.breaks[index]
     text = Text(b.param, style="bold red")
     text.append(f"\n{b.reason} · in {b.module or 'the model'}", style="dim")
@@ -172,7 +172,7 @@ def describe_break(graph: Graph, index: int) -> Text:
     return text
 
 
-def describe_graph(graph: Graph) -> Text:
+def describe_graph(graph: GraphData) -> Text:
     """The whole graph: sizes, the heat map's state, the capture's notes."""
     full = graph.full or graph
     text = Text("autograd graph", style="bold")
@@ -186,7 +186,7 @@ def describe_graph(graph: Graph) -> Text:
     return text
 
 
-def describe(graph: Graph, key: str | None) -> Text:
+def describe(graph: GraphData, key: str | None) -> Text:
     """The detail of the row ``key`` (see :class:`~gradscope.tui.viewmodel.graph_outline.Entry`)."""
     if key is None or key == BREAKS_KEY:
         return describe_graph(graph)

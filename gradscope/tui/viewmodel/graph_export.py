@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from gradscope.errors import GradscopeError
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Graph
+    from gradscope.graph.model import GraphData
 
 Severity = Literal["information", "warning", "error"]
 
@@ -39,15 +39,18 @@ def export_path(store: Path) -> Path:
         n += 1
 
 
-def export_graph(graph: Graph, path: Path) -> Exported:
+def export_graph(graph: GraphData, path: Path) -> Exported:
     """Render ``graph`` to ``path`` (SVG); without Graphviz's ``dot``, write its DOT text to the
     same name with ``.gv`` and pass on the install hint."""
+    from gradscope.render.dot import graph_to_dot
+    from gradscope.render.image import render_graph
+
     try:
-        graph.render(path, format="svg")
+        render_graph(graph, path, format="svg")
     except GradscopeError as exc:
         dot_path = path.with_suffix(".gv")
         try:
-            dot_path.write_text(graph.to_dot(), encoding="utf-8")
+            dot_path.write_text(graph_to_dot(graph), encoding="utf-8")
         except OSError as err:
             return Exported(None, f"{exc}; writing {dot_path} failed too: {_why(err)}", "error")
         return Exported(dot_path, f"{exc}. DOT text written to {dot_path}", "warning")

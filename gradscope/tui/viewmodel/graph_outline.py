@@ -20,7 +20,7 @@ from gradscope.render.dot import shape_text
 from gradscope.render.styles import colour
 
 if TYPE_CHECKING:
-    from gradscope.graph.model import Graph, Node
+    from gradscope.graph.model import GraphData, Node
 
 BREAKS_KEY = "breaks"
 
@@ -39,7 +39,7 @@ def call_key(index: int) -> str:
     return f"c:{index}"
 
 
-def placement(graph: Graph) -> dict[str, int | None]:
+def placement(graph: GraphData) -> dict[str, int | None]:
     """Node id → the call whose row holds it (``None``: the top level), saved tensors left out."""
     calls = graph.calls
     collapsed = {n.call for n in graph.nodes if n.kind == "module"}
@@ -61,7 +61,7 @@ def placement(graph: Graph) -> dict[str, int | None]:
     return {n.id: home(n.call) for n in graph.nodes if n.kind != "saved"}
 
 
-def grad_label(graph: Graph, node_id: str) -> Text:
+def grad_label(graph: GraphData, node_id: str) -> Text:
     """``‖g‖ 1.476`` for a row: zero in yellow, NaN/Inf in bold red, nothing when not recorded."""
     if graph.heat is None or not graph.heat.done:
         return Text()
@@ -73,7 +73,7 @@ def grad_label(graph: Graph, node_id: str) -> Text:
     return Text(f"‖g‖ {fixed(value)}", style=style)
 
 
-def node_title(graph: Graph, node: Node, sources: dict[str, list[str]]) -> str:
+def node_title(graph: GraphData, node: Node, sources: dict[str, list[str]]) -> str:
     """A node's name as the tree shows it; AccumulateGrad names the leaf it accumulates into."""
     if node.kind == "module":
         return f"{node.name} · {node.function}"
@@ -82,7 +82,7 @@ def node_title(graph: Graph, node: Node, sources: dict[str, list[str]]) -> str:
     return node.name or node.kind
 
 
-def _node_entry(graph: Graph, node: Node, sources: dict, shapes: dict) -> Entry:
+def _node_entry(graph: GraphData, node: Node, sources: dict, shapes: dict) -> Entry:
     title = node_title(graph, node, sources)
     label = Text(title, style=colour(node.kind))
     shape = node.shape if node.kind in ("param", "leaf", "output", "base") else None
@@ -105,7 +105,7 @@ def _forward(node: Node) -> int:
     return -int(digits) if digits.isdigit() else 0
 
 
-def outline(graph: Graph, *, search: str = "") -> list[Entry]:
+def outline(graph: GraphData, *, search: str = "") -> list[Entry]:
     """The rows of ``graph``: calls nested by parent, nodes under theirs, then the graph breaks;
     with ``search``, only rows whose text contains it, their calls, and all of a matching call."""
     calls = graph.calls
@@ -180,13 +180,13 @@ def narrow(entries: list[Entry], text: str) -> list[Entry]:
     return out
 
 
-def levels(graph: Graph) -> list[int]:
+def levels(graph: GraphData) -> list[int]:
     """The depths ``+``/``-`` step through: those of the recorded calls, the model's own left
     out (depth 0 would draw the whole model as one box)."""
     return sorted({c.depth for c in graph.calls if c.depth > 0})
 
 
-def step_depth(graph: Graph, depth: int | None, delta: int) -> int | None:
+def step_depth(graph: GraphData, depth: int | None, delta: int) -> int | None:
     """One level deeper (``delta`` > 0, ``None`` past the last: nothing collapsed) or shallower."""
     steps = levels(graph)
     if not steps:
@@ -198,10 +198,10 @@ def step_depth(graph: Graph, depth: int | None, delta: int) -> int | None:
     return next((k for k in reversed(steps) if k < depth), depth)
 
 
-def focus(graph: Graph, call: int) -> Graph | None:
+def focus(graph: GraphData, call: int) -> GraphData | None:
     """Only what the call's row holds (its nodes, their edges, their saved tensors, the breaks in
     its module); ``None`` when the call has no row at this depth (drawn inside a bigger node)."""
-    from gradscope.graph.model import FUNCTION_KINDS, Graph
+    from gradscope.graph.model import FUNCTION_KINDS, GraphData
 
     calls = graph.calls
     home = placement(graph)
@@ -223,7 +223,7 @@ def focus(graph: Graph, call: int) -> Graph | None:
             if fn in keep and kinds.get(tensor) == "saved":
                 keep.add(tensor)
     path = calls[call].path
-    return Graph(
+    return GraphData(
         nodes=[n for n in graph.nodes if n.id in keep],
         edges=[e for e in graph.edges if e.src in keep and e.dst in keep],
         calls=calls,
