@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from gradscope.capture.graph_snapshot import forward_started
+from gradscope.capture.first_graph import forward_started
 from gradscope.capture.guard import Instrument
 from gradscope.capture.handles import OPTIMIZER_STEP_PRE, HookGroup, quiet_compile_warning
 from gradscope.capture.loss import ROOTS, is_loss_module

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck
-from gradscope.capture.graph_snapshot import GraphSnapshot
+from gradscope.capture.first_graph import FirstGraph
 from gradscope.capture.loss import ROOTS
 from gradscope.capture.manual import ManualUpdates
 from gradscope.capture.parts import StepParts
@@ -41,7 +41,7 @@ class Machine:
     manual: ManualUpdates
     path: StepPath
     watched: Watched
-    graph: GraphSnapshot | None
+    graph: FirstGraph | None
     doctor: LiveDoctor | None
 
     @classmethod
@@ -76,7 +76,7 @@ class Machine:
         )
         graph = None
         if parts.options.graph:
-            graph = GraphSnapshot(
+            graph = FirstGraph(
                 parts.instruments["graph"], lambda meta: parts.writer.put("meta", meta)
             )
         path = StepPath(

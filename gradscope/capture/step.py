@@ -23,7 +23,7 @@ from gradscope.capture.alert_warnings import AlertWarnings
 from gradscope.capture.backward import BackwardTracker
 from gradscope.capture.carry import CarryCheck
 from gradscope.capture.ddp import DesyncCheck
-from gradscope.capture.graph_snapshot import GraphSnapshot
+from gradscope.capture.first_graph import FirstGraph
 from gradscope.capture.guard import flush_warnings, has_deferred_warnings
 from gradscope.capture.handles import HookGroup
 from gradscope.capture.loss import scalar_root
@@ -57,7 +57,7 @@ class StepPath:
         manual: ManualUpdates,
         doctor: LiveDoctor | None,
         warnings: AlertWarnings | None,
-        graph: GraphSnapshot | None,
+        graph: FirstGraph | None,
         sync_groups: Callable[[int], None],
     ) -> None:
         self._parts = parts

@@ -16,7 +16,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from gradscope.capture.ddp import DesyncCheck
-from gradscope.capture.graph_snapshot import GraphSnapshot
+from gradscope.capture.first_graph import FirstGraph
 from gradscope.capture.handles import OPTIMIZER_STEP_POST, OPTIMIZER_STEP_PRE
 from gradscope.capture.manual import ManualUpdates
 from gradscope.capture.naming import (
@@ -76,7 +76,7 @@ class Watched:
         manual: ManualUpdates,
         checks: StepChecks,
         ddp: DesyncCheck,
-        graph: GraphSnapshot | None,
+        graph: FirstGraph | None,
     ) -> None:
         self._parts = parts
         self._path = path

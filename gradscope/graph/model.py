@@ -275,14 +275,14 @@ class GraphData:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (the scope stores this as its graph snapshot)."""
-        from gradscope.graph.snapshot import graph_to_dict
+        from gradscope.graph.codec import graph_to_dict
 
         return graph_to_dict(self)
 
     @classmethod
     def from_dict(cls: type[GraphT], data: dict[str, Any]) -> GraphT:
         """Inverse of :meth:`to_dict`."""
-        from gradscope.graph.snapshot import graph_from_dict
+        from gradscope.graph.codec import graph_from_dict
 
         return graph_from_dict(data, cls)
 

@@ -33,8 +33,8 @@ from torch.nn.modules.module import (
 
 from gradscope.errors import GradscopeError
 from gradscope.graph.attribution import ModuleRecord, Recorder, param_names
-from gradscope.graph.capture import capture_graph
 from gradscope.graph.cuts import CutWatcher
+from gradscope.graph.from_outputs import capture_graph
 from gradscope.graph.model import Depth, GraphData
 
 

@@ -1,8 +1,9 @@
 """The graph users hold: the captured data with its drawings (DOT text, an image, a rich tree,
 Jupyter's display). The data model (:mod:`gradscope.graph.model`) knows nothing of drawing;
 this module (with the ``gradscope graph`` command) is where the graph package meets
-:mod:`gradscope.render`. ``capture_graph`` here is :func:`gradscope.graph.capture.capture_graph`
-returning this class; the dashboard and stored snapshots use the data and the render functions.
+:mod:`gradscope.render`. ``capture_graph`` here is
+:func:`gradscope.graph.from_outputs.capture_graph` returning this class; the dashboard and stored
+snapshots use the data and the render functions.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gradscope.graph.capture import capture_graph as capture_data
+from gradscope.graph.from_outputs import capture_graph as capture_data
 from gradscope.graph.model import GraphData
 from gradscope.render.dot import graph_to_dot
 from gradscope.render.image import has_dot, render_graph, to_svg

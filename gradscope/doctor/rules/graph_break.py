@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gradscope.doctor.breaks import CUT_REASONS, break_groups, outermost_cut, silent_params
 from gradscope.doctor.context import Context, name_list
+from gradscope.doctor.missing_grads import CUT_REASONS, break_groups, outermost_cut, silent_params
 from gradscope.records import Alert
 
 CODE = "graph-break"

@@ -2,7 +2,7 @@
 
 The graph-break capture names the outermost module on the parameter's path that never ran
 (``graph_break`` facts with reason ``never-ran``); without those facts the recorded module
-outputs tell the same (see :mod:`gradscope.doctor.breaks`). Parameters no watched optimizer
+outputs tell the same (see :mod:`gradscope.doctor.missing_grads`). Parameters no watched optimizer
 updates are left out: nobody expects them to learn. A parameter that its own module never
 used while the module ran is reported too, under the parameter's name.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gradscope.doctor.breaks import break_groups, outermost_silent, silent_params
 from gradscope.doctor.context import Context, name_list
+from gradscope.doctor.missing_grads import break_groups, outermost_silent, silent_params
 from gradscope.records import Alert
 
 CODE = "unused-parameter"

@@ -37,7 +37,7 @@ def forward_started(module: nn.Module) -> Iterator[None]:
         _STARTED.reset(token)
 
 
-class GraphSnapshot:
+class FirstGraph:
     """Records one graph per scope; all work happens in step 0 only."""
 
     def __init__(self, instrument: Instrument, store: Callable[[dict[str, Any]], None]) -> None:
@@ -72,7 +72,7 @@ class GraphSnapshot:
         self._instrument.run(self._capture, tensors)
 
     def _capture(self, tensors: Any) -> None:
-        from gradscope.graph.capture import capture_graph
+        from gradscope.graph.from_outputs import capture_graph
 
         self._stop_recording()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
