@@ -1,21 +1,21 @@
 """Parameters that never get a gradient, shared by ``unused-parameter`` and ``graph-break``.
 
 Two sources, the first one preferred. The graph-break capture writes one ``graph_break`` fact per
-parameter the loss does not reach, with the reason (``never-ran``, ``detach``, ``data``,
-``no_grad``, ``numpy``, ``frozen``, ``unreachable``) and the module where the path ends. For a
-parameter it says nothing about, the records every run has still tell a lot: a trained
-parameter with no gradient at any logged step, whose module never produced an output, never
-ran; one whose module ran while its siblings got gradients is itself unused; one whose whole
-module ran yet got nothing was cut somewhere after it.
+parameter the loss does not reach, with the reason (the graph's ``BreakReason``: ``never-ran``,
+``detach``, ``data``, ``no-grad``, ``numpy``, ``frozen``, ``unreachable`` …) and the module where
+the path ends. For a parameter it says nothing about, the records every run has still tell a lot: a
+trained parameter with no gradient at any logged step, whose module never produced an output, never
+ran; one whose module ran while its siblings got gradients is itself unused; one whose whole module
+ran yet got nothing was cut somewhere after it.
 """
 
 from __future__ import annotations
 
 from gradscope.doctor.context import Context
 
-#: Reasons (capture's words, ``-`` read as ``_``) that make a break a ``graph-break``.
-CUT_REASONS = frozenset({"detach", "data", "no_grad", "numpy", "item", "unreachable",
-                         "output_unused"})  # fmt: skip
+#: Reasons that make a break a ``graph-break``.
+CUT_REASONS = frozenset({"detach", "data", "no-grad", "numpy", "item", "unreachable",
+                         "output-unused"})  # fmt: skip
 
 Found = dict[str, list[tuple[str, int | None]]]
 
@@ -30,6 +30,12 @@ def canonical(ctx: Context, name: str) -> str | None:
     return None
 
 
+def break_reason(details: dict[str, object]) -> str:
+    """A ``graph_break`` fact's reason, spelled as the graph spells it (stores written before
+    the spelling was one carry ``no_grad`` and ``output_unused``)."""
+    return str(details.get("reason", "")).replace("_", "-")
+
+
 def break_groups(ctx: Context, reasons: frozenset[str] | set[str]) -> Found:
     """Module → ``[(parameter, step)]`` of the ``graph_break`` facts with one of ``reasons``.
 
@@ -38,7 +44,7 @@ def break_groups(ctx: Context, reasons: frozenset[str] | set[str]) -> Found:
     trained = set(ctx.trained)
     out: Found = {}
     for event in ctx.events("graph_break"):
-        reason = str(event.details.get("reason", "")).replace("-", "_")
+        reason = break_reason(event.details)
         name = canonical(ctx, event.where)
         if reason not in reasons or name is None or name not in trained:
             continue

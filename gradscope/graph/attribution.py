@@ -31,7 +31,7 @@ from gradscope.capture.guard import defer_warning, flush_warnings
 from gradscope.capture.tracing import inert
 from gradscope.errors import GradscopeError, GradscopeWarning
 from gradscope.graph.cuts import CutEvent, CutWatcher, LiveCut
-from gradscope.graph.model import ModuleCall
+from gradscope.graph.model import BreakReason, ModuleCall
 
 #: AccumulateGrad nodes carry this instead of a sequence number.
 NO_SEQUENCE = 2**64 - 1
@@ -131,7 +131,7 @@ class Recorder:
     def close(self) -> None:
         """Resolve cut events to parameter names and drop every live reference."""
         memo: dict[int, frozenset[int]] = {}
-        merged: dict[tuple[str, str, str], set[str]] = {}
+        merged: dict[tuple[BreakReason, str, str], set[str]] = {}
         for cut in self.cuts:
             leaves = _leaves(cut.source, memo)
             params = {self._param_names[i] for i in leaves if i in self._param_names}

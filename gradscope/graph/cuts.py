@@ -19,10 +19,11 @@ from torch.overrides import TorchFunctionMode
 
 if TYPE_CHECKING:
     from gradscope.graph.attribution import Recorder
+    from gradscope.graph.model import BreakReason
 
 _DATA = torch._C.TensorBase.data
 #: Calls that hand a tensor's values to Python or NumPy.
-_TO_HOST = {"numpy": "numpy", "tolist": "item", "item": "item"}
+_TO_HOST: dict[str, BreakReason] = {"numpy": "numpy", "tolist": "item", "item": "item"}
 #: Calls that carry a detached tensor along unchanged in meaning (so a later .numpy() on the
 #: result is still the same round-trip).
 _PASS_THROUGH = frozenset(
@@ -47,7 +48,7 @@ class CutEvent:
     parameters upstream of the cut.
     """
 
-    kind: str
+    kind: BreakReason
     module: str
     at: str
     params: tuple[str, ...]
@@ -57,7 +58,7 @@ class CutEvent:
 class LiveCut:
     """A cut while recording: holds its source until :meth:`Recorder.close` resolves it."""
 
-    kind: str
+    kind: BreakReason
     source: Any  # a grad_fn, or a leaf tensor
     where: int | None
 
@@ -111,7 +112,7 @@ class CutWatcher(TorchFunctionMode):
                 if t.requires_grad and not (outside and t.grad_fn is None):
                     self._add("no-grad", t, None)
 
-    def _add(self, kind: str, t: torch.Tensor, result: Any) -> None:
+    def _add(self, kind: BreakReason, t: torch.Tensor, result: Any) -> None:
         source = t.grad_fn if t.grad_fn is not None else t
         where = self._rec.current()
         key = (kind, id(source), where)
@@ -126,7 +127,7 @@ class CutWatcher(TorchFunctionMode):
         if isinstance(t, torch.Tensor):
             self._derived[id(t)] = (weakref.ref(t), index)
 
-    def _upgrade(self, t: torch.Tensor, kind: str) -> None:
+    def _upgrade(self, t: torch.Tensor, kind: BreakReason) -> None:
         """``.numpy()`` on a detached copy: the cut was a NumPy round-trip, not a plain detach."""
         entry = self._derived.get(id(t))
         if entry is not None and entry[0]() is t:

@@ -39,7 +39,7 @@ class Node:
     """
 
     id: str
-    kind: str
+    kind: NodeKind
     name: str
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
@@ -72,7 +72,7 @@ class Edge:
 
     src: str
     dst: str
-    kind: str = "flow"
+    kind: EdgeKind = "flow"
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
     slot: int = 0
@@ -135,7 +135,7 @@ class GraphBreak:
 
     param: str
     module: str
-    reason: str
+    reason: BreakReason
     detail: str
     aliases: tuple[str, ...] = ()
 

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd.function import BackwardCFunction
 
-from gradscope.graph.model import Node
+from gradscope.graph.model import Node, NodeKind
 from gradscope.graph.saved import SAVED_PREFIX
 
 #: Backward nodes of view operations (base names, version suffix stripped).
@@ -51,7 +51,7 @@ class TypeInfo(NamedTuple):
     """What every backward function of one class shares (computed once per class)."""
 
     name: str
-    kind: str
+    kind: NodeKind
     saved: tuple[str, ...]
     is_view: bool
 
@@ -96,6 +96,7 @@ def type_info(t: type) -> TypeInfo:
     if info is not None:
         return info
     name = t.__name__
+    kind: NodeKind
     if issubclass(t, BackwardCFunction):
         kind = "custom"
     elif name == "AccumulateGrad":

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import torch
 
-from gradscope.graph.model import FUNCTION_KINDS, Edge, Node
+from gradscope.graph.model import FUNCTION_KINDS, Edge, EdgeKind, Node, NodeKind
 from gradscope.graph.raw import (
     ACCUMULATE,
     ACCUMULATE_TYPE,
@@ -88,7 +88,7 @@ def walk_grad_fn(
             seqs.append(seq)
         return i
 
-    def tensor_node(t: torch.Tensor, kind: str, name: str = "") -> Node:
+    def tensor_node(t: torch.Tensor, kind: NodeKind, name: str = "") -> Node:
         i = index.get(id(t))
         if i is not None:
             node = built(i)
@@ -106,7 +106,9 @@ def walk_grad_fn(
         live.append(t)
         return node
 
-    def edge(src: Node, dst: Node, kind: str, t: torch.Tensor, name: str | None = None) -> None:
+    def edge(
+        src: Node, dst: Node, kind: EdgeKind, t: torch.Tensor, name: str | None = None
+    ) -> None:
         edges.append(Edge(src.id, dst.id, kind, tuple(t.shape), dtype_name(t.dtype), 0, name))
 
     def accumulate(fn: Any) -> int:
@@ -216,7 +218,7 @@ def walk_grad_fn(
                 expand(fn, i)
         return first
 
-    def add_root(t: torch.Tensor, kind: str, name: str) -> Node:
+    def add_root(t: torch.Tensor, kind: NodeKind, name: str) -> Node:
         """An output (or an output view's base), as torchviz's ``add_base_tensor``."""
         if id(t) in index:
             return tensor_node(t, kind, name)

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradscope.doctor.context import Context, name_list
-from gradscope.doctor.missing_grads import CUT_REASONS, break_groups, outermost_cut, silent_params
+from gradscope.doctor.missing_grads import (
+    CUT_REASONS,
+    break_groups,
+    break_reason,
+    outermost_cut,
+    silent_params,
+)
 from gradscope.records import Alert
 
 CODE = "graph-break"
@@ -22,7 +28,7 @@ CODE = "graph-break"
 FIXES = {
     "detach": "drop the `.detach()`: `h = self.{m}(x)` instead of `h = self.{m}(x).detach()`",
     "data": "use the tensor, not its `.data`: `h = self.{m}(x)` instead of `self.{m}(x).data`",
-    "no_grad": "call it outside `with torch.no_grad():` (or, to freeze it on purpose, "
+    "no-grad": "call it outside `with torch.no_grad():` (or, to freeze it on purpose, "
     "`model.{m}.requires_grad_(False)` and leave it out of the optimizer)",
     "numpy": "stay in torch: `torch.sin(h)` instead of `torch.tensor(np.sin(h.numpy()))`",
     "item": "keep a tensor: `h.sum()` instead of `torch.tensor(h.sum().item())`",
@@ -65,7 +71,7 @@ def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for event in ctx.events("graph_break"):
         module = str(event.details.get("module") or "")
-        reason = str(event.details.get("reason", "")).replace("-", "_")
+        reason = break_reason(event.details)
         if reason in CUT_REASONS:
             out.setdefault(module, (reason, str(event.details.get("detail", "")).rstrip(".")))
     return out

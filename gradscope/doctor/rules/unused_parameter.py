@@ -19,7 +19,7 @@ CODE = "unused-parameter"
 
 
 def check(ctx: Context) -> Iterator[Alert]:
-    groups = break_groups(ctx, {"never_ran"})
+    groups = break_groups(ctx, {"never-ran"})
     loose: list[str] = []
     for name, kind in silent_params(ctx).items():
         if kind == "never-ran":
