@@ -26,11 +26,6 @@ def cursor(run: Run, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
     return run.cursor(sql, args)
 
 
-def real(value: Any) -> Any:
-    """A stored NaN comes back as the text ``NaN`` (SQLite has no NaN); make it a float again."""
-    return float(value) if isinstance(value, str) else value
-
-
 @dataclass(frozen=True)
 class Layout:
     """The columns of the three tables, the same for every run of one export."""

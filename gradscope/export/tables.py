@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gradscope.errors import GradscopeError
-from gradscope.export.layout import Layout, cursor, plan, real
+from gradscope.export.layout import Layout, cursor, plan
+from gradscope.store.codec import decode_counts
 from gradscope.store.reader import Run, open_store
 
 __all__ = ["CHUNK_ROWS", "Chunk", "Layout", "Progress", "chunks", "opened_runs", "plan", "walk"]
@@ -94,13 +94,6 @@ def _windows(run: Run, per_window: int) -> Iterator[tuple[int, int]]:
         start = row[0] - 1
 
 
-def _nan_fixed(rows: list[tuple[Any, ...]], first: int) -> list[tuple[Any, ...]]:
-    """Rows with a stored ``NaN`` text (from column ``first`` on) turned into float NaN."""
-    return [
-        r if str not in map(type, r[first:]) else (*r[:first], *map(real, r[first:])) for r in rows
-    ]
-
-
 def _param_rows(
     run: Run, layout: Layout, lead: tuple[Any, ...], start: int, end: int
 ) -> list[tuple[Any, ...]]:
@@ -135,7 +128,7 @@ def _param_rows(
         ).fetchall()
         if orphans:
             rows = _with_orphans(run, layout, lead, rows, orphans)
-    return _nan_fixed(rows, len(lead) + 2)
+    return rows
 
 
 def _with_orphans(
@@ -171,9 +164,7 @@ def _step_rows(
         lr += [None] * (layout.n_lrs - len(lr))
         scalars = json.loads(raw) if raw else {}
         values = (scalars.get(s) for s in layout.scalars)
-        out.append(
-            (step, *lead, wall, duration, real(loss), n_backward, bool(logged), *lr, *values)
-        )
+        out.append((step, *lead, wall, duration, loss, n_backward, bool(logged), *lr, *values))
     return out
 
 
@@ -191,7 +182,7 @@ def _module_rows(
             (start, end),
         )
     ]
-    return _nan_fixed(rows, len(lead) + 4)
+    return rows
 
 
 def _histogram_rows(run: Run, layout: Layout, start: int, end: int) -> list[tuple[Any, ...]]:
@@ -199,7 +190,7 @@ def _histogram_rows(run: Run, layout: Layout, start: int, end: int) -> list[tupl
         return []
     marks = ", ".join("?" for _ in layout.histograms)
     return [
-        (step, name, kind, scale, lo, hi, struct.unpack(f"<{len(blob) // 4}I", blob))
+        (step, name, kind, scale, lo, hi, decode_counts(blob))
         for step, name, kind, scale, lo, hi, blob in cursor(
             run,
             "SELECT s.step, p.name, s.kind, s.scale, s.lo, s.hi, s.counts FROM params p"

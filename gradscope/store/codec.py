@@ -1,4 +1,4 @@
-"""How non-finite numbers cross the store boundary, in one place.
+"""How values cross the store boundary, in one place: non-finite numbers and histogram counts.
 
 SQLite stores a NaN bound to a REAL column as NULL, which already means "not measured". The
 writer therefore stores NaN as the text ``NaN`` (±Inf are REAL values SQLite keeps as they
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import struct
 from typing import Any
 
 NAN_TEXT = "NaN"
@@ -40,3 +41,13 @@ def decode_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
         math.nan if value == NAN_TEXT and name not in TEXT_COLUMNS else value
         for name, value in zip(names, row, strict=True)
     )
+
+
+def encode_counts(counts: tuple[int, ...] | list[int]) -> bytes:
+    """Histogram bin counts as the ``counts`` blob: little-endian unsigned 32-bit integers."""
+    return struct.pack(f"<{len(counts)}I", *counts)
+
+
+def decode_counts(blob: bytes) -> tuple[int, ...]:
+    """Inverse of :func:`encode_counts`."""
+    return struct.unpack(f"<{len(blob) // 4}I", blob)

@@ -6,11 +6,11 @@ Series come back as ``(steps, values)`` lists, oldest first; latest values as di
 from __future__ import annotations
 
 import math
-import struct
 from typing import Any
 
 from gradscope.errors import StoreError
 from gradscope.records import MODULE_METRICS, PARAM_METRICS, Histogram
+from gradscope.store.codec import decode_counts
 from gradscope.store.run_rows import RunRows
 
 
@@ -142,7 +142,7 @@ class MetricReads(RunRows):
         if not rows:
             return None
         s, scale, lo, hi, blob, nan, posinf, neginf, zeros, sampled = rows[0]
-        counts = struct.unpack(f"<{len(blob) // 4}I", blob)
+        counts = decode_counts(blob)
         return Histogram(s, param, kind, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled)
 
     def module_latest(self, module: str) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -22,6 +21,7 @@ from gradscope.records import (
     ParamInfo,
     StepBatch,
 )
+from gradscope.store.codec import encode_counts
 from gradscope.store.codec import encode_real as _real  # NaN as text: see store.codec
 
 
@@ -174,7 +174,7 @@ class RowEncoder:
                     h.scale,
                     h.lo,
                     h.hi,
-                    struct.pack(f"<{len(h.counts)}I", *h.counts),
+                    encode_counts(h.counts),
                     h.nan,
                     h.posinf,
                     h.neginf,
