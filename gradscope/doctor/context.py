@@ -3,38 +3,21 @@
 Rules are small functions of a :class:`Context`. Many of them look at the same facts (the
 events capture wrote, the gradient norms of every parameter, the loss), so the context reads
 each from the store once and hands every rule the same lists. It never writes and never touches
-torch, so the same rules judge a finished store, one that is still being written, or an
-in-memory run the scope keeps.
+torch, so the same rules judge a finished store or one that is still being written.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from gradscope.doctor.thresholds import Thresholds
 from gradscope.numbers import compact
-from gradscope.records import SEVERITIES, Alert, Event, ModuleInfo, OptimizerInfo, ParamInfo
+from gradscope.records import SEVERITIES, Alert, Event, OptimizerInfo, ParamInfo
 
-
-class RunLike(Protocol):
-    """The part of :class:`gradscope.store.reader.Run` the rules use."""
-
-    meta: dict[str, Any]
-
-    @property
-    def params(self) -> list[str]: ...
-    @property
-    def param_info(self) -> dict[str, ParamInfo]: ...
-    @property
-    def modules(self) -> list[ModuleInfo]: ...
-    @property
-    def optimizers(self) -> list[OptimizerInfo]: ...
-    def series(
-        self, metric: str, param: str | None = None, *, module: str | None = None
-    ) -> tuple[list[int], list[float]]: ...
-    def events(self, kind: str | None = None) -> list[Event]: ...
+if TYPE_CHECKING:
+    from gradscope.store.reader import Run
 
 
 Series = tuple[list[int], list[float]]
@@ -43,7 +26,7 @@ Series = tuple[list[int], list[float]]
 class Context:
     """One run as the rules see it, plus the alerts raised so far (``found``)."""
 
-    def __init__(self, run: RunLike, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, run: Run, thresholds: Thresholds | None = None) -> None:
         self.run = run
         self.thresholds = thresholds or Thresholds()
         #: Alerts of the rules that already ran; ``loss-stalled`` looks for a reason here.
@@ -197,9 +180,8 @@ class Context:
 
     def module_shape(self, path: str) -> list[int] | None:
         """The output shape last recorded for a module, if any."""
-        latest = getattr(self.run, "module_latest", None)
-        row = latest(path) if latest is not None else None
-        return list(row["shape"]) if row else None
+        row = self.run.module_latest(path)
+        return list(row.shape) if row else None
 
     @cached_property
     def grad_params(self) -> set[str]:
@@ -209,8 +191,7 @@ class Context:
     @cached_property
     def graph(self) -> dict[str, Any] | None:
         """The first step's autograd graph (``Graph.to_dict()`` form), when it was kept."""
-        snapshot = getattr(self.run, "graph_snapshot", None)
-        return snapshot() if snapshot is not None else None
+        return self.run.graph_snapshot()
 
     @cached_property
     def activations_recorded(self) -> bool:

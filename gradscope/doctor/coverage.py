@@ -7,11 +7,16 @@ known to be healthy in those respects, and a clean verdict must say which checks
 
 from __future__ import annotations
 
-from gradscope.doctor.context import Context, RunLike
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradscope.store.reader import Run
+
+from gradscope.doctor.context import Context
 from gradscope.doctor.thresholds import Thresholds
 
 
-def unchecked(run: RunLike, thresholds: Thresholds | None = None) -> list[str]:
+def unchecked(run: Run, thresholds: Thresholds | None = None) -> list[str]:
     """One sentence per group of checks that could not run on ``run`` (empty: all ran)."""
     ctx = Context(run, thresholds)
     t = ctx.thresholds

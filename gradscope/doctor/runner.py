@@ -10,10 +10,15 @@ rules' fault and propagate as :class:`~gradscope.errors.StoreError`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradscope.store.reader import Run
+
 import warnings
 from collections.abc import Callable, Iterable
 
-from gradscope.doctor.context import SEVERITIES, Context, RunLike
+from gradscope.doctor.context import SEVERITIES, Context
 from gradscope.doctor.rules import CODES, RULES, Rule
 from gradscope.doctor.thresholds import Thresholds
 from gradscope.errors import GradscopeError, GradscopeWarning
@@ -21,7 +26,7 @@ from gradscope.records import Alert
 
 
 def diagnose(
-    run: RunLike,
+    run: Run,
     thresholds: Thresholds | None = None,
     *,
     rules: Iterable[Rule] = RULES,
@@ -61,7 +66,7 @@ def diagnose(
     return sorted(ctx.found, key=_order)
 
 
-def findings(run: RunLike, thresholds: Thresholds | None = None) -> list[Alert]:
+def findings(run: Run, thresholds: Thresholds | None = None) -> list[Alert]:
     """:func:`diagnose`, plus the alerts stored live by checks that are not doctor rules.
 
     What ``gradscope doctor`` and the report show: the rules are re-run (so thresholds apply and
@@ -112,7 +117,7 @@ def merge_ranks(by_rank: dict[int, list[Alert]]) -> list[Alert]:
     return sorted(out, key=_order)
 
 
-def _findings(run: RunLike, thresholds: Thresholds | None) -> list[Alert]:
+def _findings(run: Run, thresholds: Thresholds | None) -> list[Alert]:
     alerts = diagnose(run, thresholds)
     seen = {(a.code, a.where) for a in alerts}
     for stored in getattr(run, "alerts", []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradscope.errors import StoreError
-from gradscope.records import DETAIL_METRICS, PARAM_METRICS, Alert
+from gradscope.records import DETAIL_METRICS, PARAM_METRICS, Alert, StepRecord
 from gradscope.store.run_rows import RunRows
 
 #: A ``param_stats`` row of a detail step (weights are measured there, updates too).
@@ -85,7 +85,7 @@ class FollowReads(RunRows):
             out.setdefault(row[0], []).append(row[1:])
         return out
 
-    def step_rows_at(self, steps: list[int]) -> list[dict[str, Any]]:
+    def step_rows_at(self, steps: list[int]) -> list[StepRecord]:
         """Step rows (as :meth:`step_rows` gives them) at the given steps only."""
         if not steps:
             return []

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from gradscope.errors import StoreError
-from gradscope.records import MODULE_METRICS, PARAM_METRICS, Histogram
+from gradscope.records import MODULE_METRICS, PARAM_METRICS, Histogram, ModuleStats
 from gradscope.store.codec import decode_counts
 from gradscope.store.run_rows import RunRows
 
@@ -145,8 +145,8 @@ class MetricReads(RunRows):
         counts = decode_counts(blob)
         return Histogram(s, param, kind, scale, lo, hi, counts, nan, posinf, neginf, zeros, sampled)
 
-    def module_latest(self, module: str) -> dict[str, Any] | None:
-        """The last module_stats row of ``module`` as a dict, or ``None``."""
+    def module_latest(self, module: str) -> ModuleStats | None:
+        """The last recorded statistics of ``module``'s output, or ``None``."""
         if module not in self._module_ids:
             self.refresh()
         if module not in self._module_ids:
@@ -159,16 +159,18 @@ class MetricReads(RunRows):
         if not rows:
             return None
         r = rows[0]
-        out = {
-            "step": r[0],
-            "calls": r[1],
-            "training": bool(r[2]),
-            "shape": self._json(r[3]),
-            "dtype": r[4],
-            "device": r[5],
-        }
-        out.update(
-            (k, float(v) if v is not None else None)
+        values = {
+            k: float(v) if v is not None else None
             for k, v in zip(MODULE_METRICS, r[6:], strict=True)
+        }
+        shape = self._json(r[3])
+        return ModuleStats(
+            step=r[0],
+            module=module,
+            calls=r[1],
+            training=bool(r[2]),
+            shape=tuple(shape) if shape is not None else (),
+            dtype=r[4],
+            device=r[5],
+            values=values,
         )
-        return out

@@ -21,6 +21,7 @@ from gradscope.records import (
     ModuleInfo,
     OptimizerInfo,
     ParamInfo,
+    StepRecord,
 )
 from gradscope.store import ranks as layout
 from gradscope.store import schema
@@ -283,12 +284,12 @@ class Run(MetricReads, FollowReads):
         rows = self._query("SELECT MAX(step) FROM steps")
         return rows[0][0] if rows else None
 
-    def step_rows(self, since: int | None = None) -> list[dict[str, Any]]:
-        """Step rows as dicts (loss, lrs, wall_time, duration, n_backward, logged, scalars,
-        detail_reason: why the step was a detail step, ``None`` if it was not one)."""
+    def step_rows(self, since: int | None = None) -> list[StepRecord]:
+        """The step records from ``since`` on (loss, lrs, wall_time, duration, n_backward,
+        logged, scalars, detail_reason: why the step was a detail step, ``None`` if not)."""
         return self._step_rows("step >= ?", (since if since is not None else -1,))
 
-    def _step_rows(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _step_rows(self, where: str, args: tuple[Any, ...]) -> list[StepRecord]:
         """The one query behind every read of step rows."""
         # Stores of schema 1 have no detail_reason: every logged step recorded everything.
         reason = "detail_reason" if self._has_column("steps", "detail_reason") else "NULL"
@@ -298,17 +299,17 @@ class Run(MetricReads, FollowReads):
             args,
         )
         return [
-            {
-                "step": r[0],
-                "wall_time": r[1],
-                "duration": r[2],
-                "loss": float(r[3]) if r[3] is not None else None,
-                "n_backward": r[4],
-                "logged": bool(r[5]),
-                "lrs": self._json(r[6]),
-                "scalars": self._json(r[7]) if r[7] else {},
-                "detail_reason": r[8] if reason != "NULL" else ("cadence" if r[5] else None),
-            }
+            StepRecord(
+                step=r[0],
+                wall_time=r[1],
+                duration=r[2],
+                loss=float(r[3]) if r[3] is not None else None,
+                n_backward=r[4],
+                logged=bool(r[5]),
+                lrs=tuple(self._json(r[6])),
+                scalars=self._json(r[7]) if r[7] else {},
+                detail_reason=r[8] if reason != "NULL" else ("cadence" if r[5] else None),
+            )
             for r in rows
         ]
 

@@ -114,8 +114,8 @@ def test_lbfgs_closure_is_one_step_with_the_first_loss(runs: dict[str, Any]) -> 
                   if line.startswith("STEP")]  # fmt: skip
         assert run.series("loss")[1] == pytest.approx(firsts, rel=1e-6)
         rows = run.step_rows()
-        assert all(row["n_backward"] > 1 for row in rows)
-        assert sum(row["n_backward"] for row in rows) == r["plain"].count("loss: ")
+        assert all(row.n_backward > 1 for row in rows)
+        assert sum(row.n_backward for row in rows) == r["plain"].count("loss: ")
         assert run.series("update_norm", "linear.weight")[0] == [0, 1, 2]
 
 

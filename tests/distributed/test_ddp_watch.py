@@ -152,7 +152,7 @@ def test_no_sync_accumulation_is_one_step_with_the_all_reduced_gradient(watched:
         norms = expected(watched, "no_sync", rank)["norms"]
         with gs.open_store(watched / "no_sync.gsdb", rank=rank) as run:
             assert run.steps == [0, 1, 2, 3]
-            assert [r["n_backward"] for r in run.step_rows()] == [3, 3, 3, 3]
+            assert [r.n_backward for r in run.step_rows()] == [3, 3, 3, 3]
             for name in PARAMS:
                 _, values = run.series("grad_norm", name)
                 assert values == pytest.approx([n[name] for n in norms], rel=1e-6)

@@ -87,7 +87,7 @@ def test_step_rows_hold_loss_lrs_times_and_logged_scalars(
         assert [(r["step"], r[column]) for r in rows] == list(zip(steps, values, strict=True))
     assert [(r["lr"], r["lr.1"]) for r in rows] == [(0.001, 0.01)] * STEPS
     expected = run.step_rows()
-    assert [r["wall_time"] for r in rows] == [s["wall_time"] for s in expected]
+    assert [r["wall_time"] for r in rows] == [s.wall_time for s in expected]
     assert [(r["n_backward"], r["logged"]) for r in rows] == [(1, True)] * STEPS
 
 

@@ -62,7 +62,7 @@ def test_scalars_equal_the_store_at_float32(store: Path, tmp_path: Path) -> None
 def test_wall_times_are_the_recorded_ones(store: Path, tmp_path: Path) -> None:
     run = gs.open_store(store)
     acc = read(to_tensorboard(run, tmp_path / "tb"))
-    walls = [row["wall_time"] for row in run.step_rows()]
+    walls = [row.wall_time for row in run.step_rows()]
     assert [e.wall_time for e in acc.Scalars("loss")] == walls
     assert [e.wall_time for e in acc.Scalars("grad_norm/fc2.weight")] == walls
 

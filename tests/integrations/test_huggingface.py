@@ -148,9 +148,9 @@ def test_gradient_accumulation_counts_optimizer_steps(tmp_path: Path) -> None:
     assert trainer.state.global_step == 3
     with gs.open_store(store) as run:
         rows = run.step_rows()
-        assert [r["n_backward"] for r in rows] == [2, 2, 2]
+        assert [r.n_backward for r in rows] == [2, 2, 2]
         # the step's loss is the sum of the two halved micro-batch losses, as the Trainer logs it
-        losses = [r["loss"] for r in rows]
+        losses = [r.loss for r in rows]
         assert losses == pytest.approx([log["loss"] for log in ref.logs], rel=1e-6)
 
 
@@ -162,7 +162,7 @@ def test_options_are_checked_and_reach_the_scope(tmp_path: Path) -> None:
     train(tmp_path, [cb], steps=4)
     with gs.open_store(store) as run:
         assert run.params == ["classifier.weight", "classifier.bias"]
-        assert [r["step"] for r in run.step_rows() if r["logged"]] == [0, 2]
+        assert [r.step for r in run.step_rows() if r.logged] == [0, 2]
 
 
 @pytest.mark.parametrize("scaled", [True, False])

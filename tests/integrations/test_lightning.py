@@ -131,11 +131,11 @@ def test_gradient_accumulation_counts_optimizer_steps(tmp_store: Path) -> None:
     assert trainer.global_step == 3
     with gs.open_store(tmp_store) as run:
         rows = run.step_rows()
-        assert [r["n_backward"] for r in rows] == [2, 2, 2]
+        assert [r.n_backward for r in rows] == [2, 2, 2]
         # Lightning divides each batch's loss by 2 before backward: the step's loss is their mean
         pairs = zip(module.losses[::2], module.losses[1::2], strict=True)
         expected = [a / 2 + b / 2 for a, b in pairs]
-        assert [r["loss"] for r in rows] == pytest.approx(expected, rel=1e-6)
+        assert [r.loss for r in rows] == pytest.approx(expected, rel=1e-6)
 
 
 class ManualRegressor(Regressor):
@@ -267,7 +267,7 @@ def test_options_reach_the_scope(tmp_store: Path) -> None:
     with gs.open_store(tmp_store) as run:
         assert run.params == ["net.0.weight", "net.0.bias"]
         assert run.steps == list(range(7))
-        assert [r["step"] for r in run.step_rows() if r["logged"]] == [0, 3, 6]
+        assert [r.step for r in run.step_rows() if r.logged] == [0, 3, 6]
 
 
 def test_the_pytorch_lightning_package_name_works_too(tmp_store: Path) -> None:

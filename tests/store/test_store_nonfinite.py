@@ -35,7 +35,7 @@ def test_nan_and_inf_read_back_as_floats(tmp_store: Path) -> None:
         assert all(isinstance(v, float) for v in norms)
         assert math.isfinite(norms[0]) and math.isnan(norms[1])
         rows = run.step_rows()
-        assert math.isnan(rows[1]["loss"]) and math.isfinite(rows[0]["loss"])
+        assert math.isnan(rows[1].loss) and math.isfinite(rows[0].loss)
         latest = run.latest("0.weight")
         assert all(isinstance(v, float) for v in latest.values())
         assert any(math.isnan(v) for v in latest.values())

@@ -133,7 +133,7 @@ def _follow_new_steps(path: Path) -> None:
     assert data.latest["layers.0.fc.bias"]["step"] == 104
     for name, points in data.spark.items():
         assert points[: len(before[name])] == before[name]
-    assert data.last_row is not None and data.last_row["step"] == 104
+    assert data.last_row is not None and data.last_row.step == 104
     with sqlite3.connect(path) as conn:
         conn.execute(
             'INSERT INTO alerts (code, severity, "where", step, message, details)'

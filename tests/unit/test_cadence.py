@@ -56,7 +56,7 @@ def steps_with(store: Path, table: str) -> list[int]:
 
 def reasons(store: Path) -> dict[int, str]:
     with gs.open_store(store) as run:
-        return {r["step"]: r["detail_reason"] for r in run.step_rows() if r["detail_reason"]}
+        return {r.step: r.detail_reason for r in run.step_rows() if r.detail_reason}
 
 
 def test_default_cadence_logs_gradients_every_step_and_detail_every_tenth(
@@ -175,8 +175,8 @@ def test_a_schema_1_store_reads_its_logged_steps_as_detail_steps(tmp_store: Path
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with gs.open_store(tmp_store, check=True) as run:
         rows = run.step_rows()
-        assert [r["detail_reason"] for r in rows] == ["cadence"] * STEPS
-        assert run.step_rows_at([3])[0]["loss"] == rows[3]["loss"]
+        assert [r.detail_reason for r in rows] == ["cadence"] * STEPS
+        assert run.step_rows_at([3])[0].loss == rows[3].loss
 
 
 # -- host transfers ------------------------------------------------------------------------------

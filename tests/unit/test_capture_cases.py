@@ -133,7 +133,7 @@ def test_parameters_unfrozen_mid_training_get_grad_rows_from_then(tmp_store: Pat
         close_to([seen[2]["fc1.weight"], seen[3]["fc1.weight"]]),
     )
     assert run.series("grad_norm", "fc2.weight")[0] == [0, 1, 2, 3]
-    assert [r["n_backward"] for r in run.step_rows()] == [1, 1, 1, 1]
+    assert [r.n_backward for r in run.step_rows()] == [1, 1, 1, 1]
 
 
 # -- sharing and repetition ---------------------------------------------------------------------
@@ -197,15 +197,15 @@ def test_module_called_twice_combines_both_calls(tmp_store: Path) -> None:
     handle.remove()
     run = gs.open_store(tmp_store)
     row = run.module_latest("fc")
-    assert row is not None and row["calls"] == 2
-    assert run.module_latest("out")["calls"] == 1
+    assert row is not None and row.calls == 2
+    assert run.module_latest("out").calls == 1
     both = torch.cat([o.reshape(-1) for o in outputs]).double()
-    assert row["act_mean"] == close_to(float(both.mean()))
-    assert row["act_std"] == close_to(float(both.std()), rel=1e-4)
-    assert row["act_absmax"] == float(both.abs().max())
-    assert row["shape"] == [6, 4]
+    assert row.values["act_mean"] == close_to(float(both.mean()))
+    assert row.values["act_std"] == close_to(float(both.std()), rel=1e-4)
+    assert row.values["act_absmax"] == float(both.abs().max())
+    assert row.shape == (6, 4)
     grad_norm = math.sqrt(sum(float(g.norm()) ** 2 for g in out_grads))
-    assert len(out_grads) == 2 and row["out_grad_norm"] == close_to(grad_norm)
+    assert len(out_grads) == 2 and row.values["out_grad_norm"] == close_to(grad_norm)
 
 
 @dataclass
@@ -271,10 +271,10 @@ def test_dict_tuple_and_dataclass_outputs_get_activation_stats(tmp_store: Path) 
     for path, value in expected.items():
         row = run.module_latest(path)
         assert row is not None, path
-        assert row["shape"] == [5, 3]
-        assert row["act_mean"] == close_to(float(value.double().mean())), path
-        assert row["act_absmax"] == float(value.abs().max()), path
-        assert row["out_grad_norm"] is not None and row["out_grad_norm"] > 0, path
+        assert row.shape == (5, 3)
+        assert row.values["act_mean"] == close_to(float(value.double().mean())), path
+        assert row.values["act_absmax"] == float(value.abs().max()), path
+        assert row.values["out_grad_norm"] is not None and row.values["out_grad_norm"] > 0, path
 
 
 def _train_with_optional_eval(store: Path, interleave_eval: bool) -> gs.Run:
@@ -311,8 +311,8 @@ def test_eval_forwards_under_no_grad_do_not_change_activation_stats(tmp_path: Pa
             assert steps == [0, 1, 2]
             assert mixed.series(metric, module=module) == (steps, values), (module, metric)
         row = mixed.module_latest(module)
-        assert row["calls"] == 1 and row["training"] is True
-        assert row["shape"] == [6, 2 if module == "fc3" else 5]
+        assert row.calls == 1 and row.training is True
+        assert row.shape == (6, 2 if module == "fc3" else 5)
 
 
 # -- gradients that are unusual -----------------------------------------------------------------
@@ -371,9 +371,9 @@ def test_gradient_accumulation_is_one_step(tmp_store: Path) -> None:
             opt.step()
     run = gs.open_store(tmp_store)
     rows = run.step_rows()
-    assert [r["step"] for r in rows] == [0, 1]
-    assert [r["n_backward"] for r in rows] == [4, 4]
-    assert [r["loss"] for r in rows] == close_to([sum(s) for s in scaled])
+    assert [r.step for r in rows] == [0, 1]
+    assert [r.n_backward for r in rows] == [4, 4]
+    assert [r.loss for r in rows] == close_to([sum(s) for s in scaled])
     for name in ("fc1.weight", "fc3.bias"):
         assert run.series("grad_norm", name) == ([0, 1], close_to([s[name] for s in seen]))
 
@@ -439,7 +439,7 @@ def test_inplace_ops_train_and_record_output_gradients(tmp_store: Path) -> None:
         steps, values = run.series("out_grad_norm", module=path)
         assert steps == [0, 1], path
         assert values[0] == close_to(float(grad.norm())), path
-    assert run.module_latest("block.act")["act_zero_frac"] > 0  # the ReLU did zero units
+    assert run.module_latest("block.act").values["act_zero_frac"] > 0  # the ReLU did zero units
     for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
         assert torch.allclose(p, q, rtol=1e-6, atol=1e-7), name
 
@@ -526,10 +526,8 @@ def test_every_three_logs_grads_on_0_3_6_and_detail_on_every_second_logged_step(
     assert run.series("loss") == (list(range(8)), close_to(losses))
     logged, detail = [0, 3, 6], [0, 6]
     rows = run.step_rows()
-    assert [r["logged"] for r in rows] == [s in logged for s in range(8)]
-    assert [r["detail_reason"] for r in rows] == [
-        "cadence" if s in detail else None for s in range(8)
-    ]
+    assert [r.logged for r in rows] == [s in logged for s in range(8)]
+    assert [r.detail_reason for r in rows] == ["cadence" if s in detail else None for s in range(8)]
     expected = close_to([seen[s]["fc2.weight"] for s in logged])
     assert run.series("grad_norm", "fc2.weight") == (logged, expected)
     assert run.series("grad_absmax", "fc2.weight")[0] == logged
@@ -567,7 +565,7 @@ def test_scope_log_records_scalars_and_overrides_loss(tmp_store: Path) -> None:
     steps, recorded = run.series("loss")
     assert steps == [0, 1, 2]
     assert recorded == close_to([losses[0], 1.5, losses[2]])
-    assert run.step_rows()[1]["scalars"] == {"acc": 0.9}
+    assert run.step_rows()[1].scalars == {"acc": 0.9}
 
 
 def test_scalars_logged_after_the_last_step_are_kept(tmp_store: Path) -> None:
@@ -601,7 +599,7 @@ def test_without_optimizer_each_backward_is_a_step(tmp_store: Path) -> None:
         assert scope.step == 3
     run = gs.open_store(tmp_store)
     assert run.steps == [0, 1, 2]
-    assert [r["n_backward"] for r in run.step_rows()] == [1, 1, 1]
+    assert [r.n_backward for r in run.step_rows()] == [1, 1, 1]
     assert run.series("loss") == ([0, 1, 2], close_to(losses))
     assert run.series("grad_norm", "fc1.weight") == ([0, 1, 2], close_to(norms))
     assert run.series("weight_norm", "fc1.weight") == ([0, 1, 2], close_to(weights))

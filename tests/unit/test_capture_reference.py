@@ -314,7 +314,7 @@ def test_lr_series_follows_scheduler(kind: str, tmp_store: Path) -> None:
     assert len({tuple(lr) for lr in lrs}) > 1  # the schedule did change the lr
     assert run.series("lr") == ([0, 1, 2, 3, 4], [lr[0] for lr in lrs])
     assert run.series("lr.1") == ([0, 1, 2, 3, 4], [lr[1] for lr in lrs])
-    assert [row["lrs"] for row in run.step_rows()] == lrs
+    assert [list(row.lrs) for row in run.step_rows()] == lrs
     assert [g["lr"] for g in run.groups(step=3)] == lrs[3]
 
 

@@ -60,7 +60,7 @@ def test_closure_step_is_one_step_with_the_first_loss(tmp_store: Path, kind: str
     run = gs.open_store(tmp_store)
     assert run.meta.get("finished") is not None
     assert run.steps == list(range(STEPS))
-    assert [r["n_backward"] for r in run.step_rows()] == passes
+    assert [r.n_backward for r in run.step_rows()] == passes
     assert run.series("loss")[1] == pytest.approx(firsts, rel=1e-6)
     assert run.params == ["0.weight", "0.bias", "2.weight", "2.bias"]
     steps, updates = run.series("update_norm", "2.weight")

@@ -35,7 +35,7 @@ def test_backward_twice_with_retain_graph_records_the_loss_once(tmp_store: Path)
             losses.append(loss.item())
     with gs.open_store(tmp_store) as run:
         assert run.series("loss") == ([0, 1, 2], losses)
-        assert [r["n_backward"] for r in run.step_rows()] == [2, 2, 2]
+        assert [r.n_backward for r in run.step_rows()] == [2, 2, 2]
 
 
 def test_accumulation_over_different_losses_still_sums_them(tmp_store: Path) -> None:
@@ -141,7 +141,7 @@ def test_a_wrapping_optimizer_counts_its_base_steps_and_the_loss_at_the_step_wei
     with gs.open_store(tmp_store) as run:
         assert run.meta["optimizers"] == ["SGD"]
         assert run.series("loss") == ([0, 1, 2, 3], losses)
-        assert [r["n_backward"] for r in run.step_rows()] == [2, 2, 2, 2]
+        assert [r.n_backward for r in run.step_rows()] == [2, 2, 2, 2]
 
 
 def test_a_gradscaler_loss_is_recorded_as_the_script_computed_it(tmp_store: Path) -> None:

@@ -185,7 +185,7 @@ def test_training_a_copy_records_nothing(tmp_store: Path) -> None:
         assert run.series("act_mean", module="conv")[0] == [0, 1, 2]
         for path in ("conv", "bn", "fc", "loss"):
             last = run.module_latest(path)
-            assert last is not None and (last["step"], last["calls"]) == (2, 1), path
+            assert last is not None and (last.step, last.calls) == (2, 1), path
 
 
 def test_watched_leaf_tensors_pickle_without_a_warning(tmp_store: Path) -> None:

@@ -66,7 +66,7 @@ def test_list_of_tensors_named_by_the_callers_variables(tmp_store: Path, style: 
     run = gs.open_store(tmp_store)
     assert run.params == ["w", "b"]
     assert run.steps == list(range(STEPS))
-    assert [r["n_backward"] for r in run.step_rows()] == [1] * STEPS
+    assert [r.n_backward for r in run.step_rows()] == [1] * STEPS
     assert run.series("loss") == (list(range(STEPS)), pytest.approx(losses, rel=1e-6))
     assert run.series("grad_norm", "w") == (list(range(STEPS)), pytest.approx(grads, rel=1e-6))
     assert run.series("update_norm", "w") == (

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradscope.errors import GradscopeError
-from gradscope.records import SEVERITIES, Alert, ModuleInfo, OptimizerInfo, ParamInfo
+from gradscope.records import (
+    SEVERITIES,
+    Alert,
+    ModuleInfo,
+    ModuleStats,
+    OptimizerInfo,
+    ParamInfo,
+    StepRecord,
+)
 from gradscope.store.reader import Run
 from gradscope.tui.viewmodel.health import param_health
 from gradscope.tui.viewmodel.sampling import BinnedSeries, SampleGrid
@@ -96,9 +104,9 @@ class StoreData:
         self.lrs: list[tuple[int, tuple[float | None, ...]]] = []
         #: ``{grid step: (sum of squared grad norms, sum of squared pre-clip norms)}``.
         self.global_sq: dict[int, tuple[float | None, float | None]] = {}
-        self.last_row: dict[str, Any] | None = None
+        self.last_row: StepRecord | None = None
         #: Latest activation statistics of the modules without parameters that have any.
-        self.activations: dict[str, dict[str, Any]] = {}
+        self.activations: dict[str, ModuleStats] = {}
 
     # -- structure ------------------------------------------------------------------------------
 
@@ -189,9 +197,9 @@ class StoreData:
                 post_sq, pre_sq = self.global_sq.get(step, (None, None))
                 self.global_sq[step] = (_add_square(post_sq, norm), _add_square(pre_sq, pre))
         for row in self.run.step_rows_at(new):
-            self.loss.append((row["step"], row["loss"]))
-            self.lr.append((row["step"], row["lrs"][0] if row["lrs"] else None))
-            self.lrs.append((row["step"], tuple(row["lrs"])))
+            self.loss.append((row.step, row.loss))
+            self.lr.append((row.step, row.lrs[0] if row.lrs else None))
+            self.lrs.append((row.step, row.lrs))
         tail = self.run.step_rows(since=last)
         self.last_row = tail[-1] if tail else None
         if new:  # with the grid, not every poll: one seek per parameterless module
@@ -229,8 +237,8 @@ class StoreData:
         pts = self.loss if which == "loss" else self.lr
         values = [v for _, v in pts if v is not None]
         row = self.last_row
-        if row is not None and (not pts or pts[-1][0] != row["step"]):
-            current = row["loss"] if which == "loss" else (row["lrs"] or [None])[0]
+        if row is not None and (not pts or pts[-1][0] != row.step):
+            current = row.loss if which == "loss" else (row.lrs or (None,))[0]
             if current is not None:
                 values.append(current)
         return values

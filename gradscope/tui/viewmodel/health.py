@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gradscope.doctor.thresholds import Thresholds
+from gradscope.records import ModuleStats
 
 #: The doctor's default limits: a parameter is drawn as exploding by the same bound as
 #: ``exploding-gradients`` (:meth:`Thresholds.is_exploding`).
@@ -65,15 +66,15 @@ def param_health(row: Mapping[str, Any] | None, *, requires_grad: bool) -> str:
     return OK
 
 
-def activation_health(row: Mapping[str, Any] | None) -> str:
+def activation_health(row: ModuleStats | None) -> str:
     """``nan`` for a module whose recorded outputs held NaN or Inf, else no word at all."""
     if row is None:
         return ""
-    count = row.get("act_nonfinite")
+    count = row.values.get("act_nonfinite")
     if isinstance(count, (int, float)) and (count != count or count > 0):
         return NONFINITE
     for metric in ("act_mean", "act_std", "act_absmax"):
-        value = row.get(metric)
+        value = row.values.get(metric)
         if isinstance(value, float) and not math.isfinite(value):
             return NONFINITE
     return ""

@@ -38,7 +38,7 @@ class RunHeader(Widget):
             size += f" ({param_count(trainable)} trainable)"
         title.append(size)
         row = data.last_row
-        lrs = row["lrs"] if row else []
+        lrs = row.lrs if row else ()
         for opt in data.optimizers:
             lr = lrs[0] if lrs and opt.index == 0 else opt.defaults.get("lr")
             title.append(f" · {opt.type} lr {fixed(lr)}")
@@ -50,7 +50,7 @@ class RunHeader(Widget):
         else:
             title.append(" · live", style="bold green")
         self.query_one("#run-title", Static).update(title)
-        loss = row["loss"] if row else None
+        loss = row.loss if row else None
         for which, current in (("loss", loss), ("lr", lrs[0] if lrs else None)):
             values = data.header_series(which)
             self.query_one(f"#{which}-label", Static).update(_trend_label(which, current, values))
