@@ -30,6 +30,15 @@ def compact(value: float | None, spec: str = ".3g") -> str:
     return format(value, spec)
 
 
+def _special(value: float) -> str | None:
+    """``nan``, ``inf``, ``-inf`` and ``0`` as every formatter writes them; ``None`` otherwise."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return "0" if value == 0 else None
+
+
 def fixed(value: Any) -> str:
     """A metric value in 8 characters: ``1.23e-04``, ``0.5``, ``0`` or ``—`` when absent."""
     if value is None:
@@ -37,12 +46,8 @@ def fixed(value: Any) -> str:
     if isinstance(value, (bool, int)):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value == 0:
-            return "0"
+        if (word := _special(value)) is not None:
+            return word
         if 1e-2 <= abs(value) < 1e4:
             return f"{value:.4g}"
         return f"{value:.2e}"
@@ -70,12 +75,8 @@ def eng(value: object, *, digits: int = 3) -> str:
     """A number for an axis or a legend: ``0.25``, ``150``, ``6e-5``, ``1.5e6``, ``-3e-4``."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return MISSING
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0:
-        return "0"
+    if (word := _special(value)) is not None:
+        return word
     a = abs(value)
     if 1e-2 <= a < 1e4:
         text = f"{value:.{max(digits, math.floor(math.log10(a)) + 1)}g}"

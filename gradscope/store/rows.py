@@ -25,6 +25,14 @@ from gradscope.store.codec import encode_counts
 from gradscope.store.codec import encode_real as _real  # NaN as text: see store.codec
 
 
+def _insert_once(
+    conn: sqlite3.Connection, ids: dict[str, int], key: str, sql: str, values: tuple[Any, ...]
+) -> None:
+    """Insert a structure row the first time ``key`` is seen and remember its row id."""
+    if key not in ids:
+        ids[key] = int(conn.execute(sql, values).lastrowid or 0)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_jsonable)
 
@@ -62,34 +70,20 @@ class RowEncoder:
         )
 
     def params(self, conn: sqlite3.Connection, params: Sequence[ParamInfo]) -> None:
+        sql = (
+            "INSERT INTO params (name, aliases, shape, dtype, device, requires_grad, module)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
         for p in params:
-            if p.name in self.param_ids:
-                continue
-            cur = conn.execute(
-                "INSERT INTO params (name, aliases, shape, dtype, device, requires_grad, module)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    p.name,
-                    _json(p.aliases),
-                    _json(p.shape),
-                    p.dtype,
-                    p.device,
-                    int(p.requires_grad),
-                    p.module,
-                ),
-            )
-            self.param_ids[p.name] = int(cur.lastrowid or 0)
+            values = (p.name, _json(p.aliases), _json(p.shape), p.dtype, p.device,
+                      int(p.requires_grad), p.module)  # fmt: skip
+            _insert_once(conn, self.param_ids, p.name, sql, values)
 
     def modules(self, conn: sqlite3.Connection, modules: Sequence[ModuleInfo]) -> None:
+        sql = "INSERT INTO modules (path, type, parent, n_params, buffers) VALUES (?, ?, ?, ?, ?)"
         for m in modules:
-            if m.path in self.module_ids:
-                continue
-            cur = conn.execute(
-                "INSERT INTO modules (path, type, parent, n_params, buffers)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (m.path, m.type, m.parent, m.n_params, _json(m.buffers)),
-            )
-            self.module_ids[m.path] = int(cur.lastrowid or 0)
+            values = (m.path, m.type, m.parent, m.n_params, _json(m.buffers))
+            _insert_once(conn, self.module_ids, m.path, sql, values)
 
     def optimizers(self, conn: sqlite3.Connection, opts: Sequence[OptimizerInfo]) -> None:
         conn.executemany(
