@@ -11,16 +11,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Unpack
+
 from gradscope.errors import GradscopeError
 from gradscope.export.files import to_csv, to_parquet
-from gradscope.export.tables import Progress
+from gradscope.export.tables import ExportOptions, Progress
 from gradscope.export.tensorboard import to_tensorboard
 from gradscope.store.ranks import split_rank
 
 FORMATS = ("tensorboard", "csv", "parquet")
 _SUFFIX = {"tensorboard": "tb", "csv": "csv", "parquet": "parquet"}
 
-__all__ = ["FORMATS", "default_output", "export", "to_csv", "to_parquet", "to_tensorboard"]
+__all__ = [
+    "FORMATS",
+    "ExportOptions",
+    "Progress",
+    "default_output",
+    "export",
+    "to_csv",
+    "to_parquet",
+    "to_tensorboard",
+]
 
 
 def default_output(stores: Sequence[str | os.PathLike[str]], fmt: str) -> Path:
@@ -35,13 +46,7 @@ def default_output(stores: Sequence[str | os.PathLike[str]], fmt: str) -> Path:
 
 
 def export(
-    runs: Any,
-    fmt: str,
-    path: str | os.PathLike[str],
-    *,
-    metrics: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    force: bool = False,
+    runs: Any, fmt: str, path: str | os.PathLike[str], **options: Unpack[ExportOptions]
 ) -> Path:
     """Export ``runs`` (a Run, a store path or a list of them) as ``fmt`` into folder ``path``.
 
@@ -51,4 +56,4 @@ def export(
     writers = {"tensorboard": to_tensorboard, "csv": to_csv, "parquet": to_parquet}
     if fmt not in writers:
         raise GradscopeError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return writers[fmt](runs, path, metrics=metrics, progress=progress, force=force)
+    return writers[fmt](runs, path, **options)

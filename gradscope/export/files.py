@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from typing_extensions import Unpack
+
 from gradscope.errors import GradscopeError
 from gradscope.export.output import StagedFiles, check_folder, refuse_existing
-from gradscope.export.tables import Layout, Progress, opened_runs, plan, walk
+from gradscope.export.tables import ExportOptions, Layout, opened_runs, plan, walk
 
 ROW_GROUP_ROWS = 65_536
 _INTS = {"step", "rank", "n_backward", "calls"}
@@ -111,13 +113,10 @@ class ParquetSink:
 
 
 def _export_tables(
-    runs: Any,
-    path: str | os.PathLike[str],
-    fmt: str,
-    metrics: Sequence[str] | None,
-    progress: Progress | None,
-    force: bool,
+    runs: Any, path: str | os.PathLike[str], fmt: str, options: ExportOptions
 ) -> Path:
+    metrics, progress = options.get("metrics"), options.get("progress")
+    force = options.get("force", False)
     with opened_runs(runs) as opened:
         layout = plan(opened, metrics)
         out = Path(path)
@@ -148,14 +147,7 @@ def _export_tables(
         return out
 
 
-def to_csv(
-    runs: Any,
-    path: str | os.PathLike[str],
-    *,
-    metrics: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    force: bool = False,
-) -> Path:
+def to_csv(runs: Any, path: str | os.PathLike[str], **options: Unpack[ExportOptions]) -> Path:
     """Write ``params.csv``, ``steps.csv`` and ``modules.csv`` into the folder ``path``.
 
     ``runs`` is a :class:`Run`, a store path, or a list of them (one store per rank: their rows
@@ -164,19 +156,12 @@ def to_csv(
     Files already named so in the folder are refused, or with ``force`` replaced (only those
     three); the files are put in place when the export has succeeded, never half-written.
     """
-    return _export_tables(runs, path, "csv", metrics, progress, force)
+    return _export_tables(runs, path, "csv", options)
 
 
-def to_parquet(
-    runs: Any,
-    path: str | os.PathLike[str],
-    *,
-    metrics: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    force: bool = False,
-) -> Path:
+def to_parquet(runs: Any, path: str | os.PathLike[str], **options: Unpack[ExportOptions]) -> Path:
     """Like :func:`to_csv`, as ``params.parquet``, ``steps.parquet`` and ``modules.parquet``.
 
     The runs' ``meta`` tables travel in each file's schema metadata under ``gradscope`` (JSON).
     """
-    return _export_tables(runs, path, "parquet", metrics, progress, force)
+    return _export_tables(runs, path, "parquet", options)

@@ -12,7 +12,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from gradscope.errors import GradscopeError
 from gradscope.export.layout import Layout, cursor, plan
@@ -26,6 +26,18 @@ _END = 2**62
 
 #: ``progress(done, total)``, in steps, called after each window has been written.
 Progress = Callable[[int, int], None]
+
+
+class ExportOptions(TypedDict, total=False):
+    """The keyword options every export format takes.
+
+    ``metrics``: the metric names to keep (default: all); ``progress``: called with (rows done,
+    rows in all) as the export goes; ``force``: replace files an earlier export wrote.
+    """
+
+    metrics: Sequence[str] | None
+    progress: Progress | None
+    force: bool
 
 
 @contextlib.contextmanager

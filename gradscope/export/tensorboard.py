@@ -15,9 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Unpack
+
 from gradscope.errors import GradscopeError
 from gradscope.export.output import EVENT_SUFFIX, check_folder, earlier_events, new_events
-from gradscope.export.tables import Chunk, Layout, Progress, opened_runs, plan, ranks, walk
+from gradscope.export.tables import (
+    Chunk,
+    ExportOptions,
+    Layout,
+    opened_runs,
+    plan,
+    ranks,
+    walk,
+)
 from gradscope.store.ranks import split_rank
 from gradscope.store.reader import Run
 from gradscope.text_safety import visible
@@ -143,12 +153,7 @@ def run_name(runs: Sequence[Run]) -> str:
 
 
 def to_tensorboard(
-    runs: Any,
-    path: str | os.PathLike[str],
-    *,
-    metrics: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    force: bool = False,
+    runs: Any, path: str | os.PathLike[str], **options: Unpack[ExportOptions]
 ) -> Path:
     """Write TensorBoard event files into a run folder of the log folder ``path``; return it.
 
@@ -160,6 +165,8 @@ def to_tensorboard(
     an earlier gradscope export wrote there are replaced once the new ones are written, and
     event files gradscope did not write are never deleted (the export is refused instead).
     """
+    metrics, progress = options.get("metrics"), options.get("progress")
+    force = options.get("force", False)
     protos = _tensorboard()
     writer_class = protos[2]
     out = Path(path)
