@@ -210,6 +210,12 @@ class Context:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
         return Alert(code, severity, where, step, message, details)
 
+    def event_alert(
+        self, code: str, severity: str, event: Event, message: str, **details: Any
+    ) -> Alert:
+        """An alert at the place and step of the fact that shows the problem."""
+        return self.alert(code, severity, event.where, event.step, message, **details)
+
     def has_finding(self, *severities: str) -> bool:
         """Whether an earlier rule raised an alert of one of ``severities``."""
         return any(a.severity in severities for a in self.found)

@@ -21,21 +21,19 @@ def check(ctx: Context) -> Iterator[Alert]:
         d = event.details
         name = str(d.get("function") or event.where)
         if d.get("skipped"):
-            yield ctx.alert(
+            yield ctx.event_alert(
                 CODE,
                 "info",
-                event.where,
-                event.step,
+                event,
                 f"{name} was not gradchecked ({d.get('skipped')}): {d.get('message', '')}. "
                 f"Check it on a small example: `gs.check_function({name}, torch.randn(3, 4))`.",
                 skipped=d.get("skipped"),
             )
         elif d.get("ok") is False:
-            yield ctx.alert(
+            yield ctx.event_alert(
                 CODE,
                 "error",
-                event.where,
-                event.step,
+                event,
                 f"{d.get('message') or f'backward of {name} disagrees with gradcheck'}. Every "
                 "gradient that flows through it is wrong, so the parameters before it learn "
                 "the wrong thing without any error. Fix backward() so it returns the "

@@ -41,11 +41,10 @@ def check(ctx: Context) -> Iterator[Alert]:
             "initialisation or loading after wrapping in DDP, or optimizer settings that differ "
             "per rank."
         )
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "error",
-            event.where,
-            event.step,
+            event,
             f"At step {event.step} `{event.where}` differs across data-parallel ranks: {who} "
             f"disagree{'s' if len(ranks) == 1 else ''} with rank {reference} ({off}). DDP keeps "
             "replicas identical only by averaging gradients, so from here on each rank trains a "

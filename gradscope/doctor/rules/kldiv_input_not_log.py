@@ -25,11 +25,10 @@ def check(ctx: Context) -> Iterator[Alert]:
         softmax = d.get("grad_fn") == "SoftmaxBackward0"
         if not (softmax or (float(d["input_min"]) >= 0 and float(d["input_max"]) > 0)):
             continue
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "error",
-            event.where,
-            event.step,
+            event,
             f"At `{event.where}` (step {event.step}) the input of the KL divergence was "
             f"probabilities ({'a softmax output' if softmax else 'every value ≥ 0'}), but "
             "`kl_div` expects log-probabilities: it computes `target * (log(target) - input)`, "

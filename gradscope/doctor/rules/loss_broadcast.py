@@ -50,11 +50,10 @@ def check(ctx: Context) -> Iterator[Alert]:
             else f"pass the prediction first, in the target's shape: `F.{fn}(pred.squeeze(-1), "
             "target)` (`nn.MSELoss()(input, target)` takes the prediction first)"
         )
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "error",
-            event.where,
-            event.step,
+            event,
             f"`F.{fn}` was given an input of shape {tuple(a)} and a target of shape {tuple(b)}; "
             f"they broadcast to {tuple(both)}, so every prediction is compared with every "
             "target. The loss looks fine but its minimum is the mean of the targets: the "

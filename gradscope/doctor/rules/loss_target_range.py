@@ -31,11 +31,10 @@ def check(ctx: Context) -> Iterator[Alert]:
         text = _problem(fn, d)
         if text is None:
             continue
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "error",
-            event.where,
-            event.step,
+            event,
             f"At `{event.where}` (step {event.step}) {text}",
             fn=fn,
             **{k: d[k] for k in ("target_values", "target_min", "target_max") if k in d},

@@ -25,11 +25,10 @@ def check(ctx: Context) -> Iterator[Alert]:
             continue
         if d.get("probabilities") or d.get("grad_fn") == "SoftmaxBackward0":
             continue  # softmax-before-cross-entropy says it
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "error",
-            event.where,
-            event.step,
+            event,
             f"At `{event.where}` (step {event.step}) `nll_loss` was given raw scores: the "
             "exponentials of a row do not sum to 1, so they are not log-probabilities. "
             "nll_loss only takes `-input[target]`; without a log_softmax before it the loss "

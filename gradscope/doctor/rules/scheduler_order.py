@@ -28,11 +28,10 @@ def check(ctx: Context) -> Iterator[Alert]:
             continue  # the scaler skipped the first optimizer steps, not the user's order
         sched = event.details.get("scheduler", event.where)
         opt = event.details.get("optimizer", "optimizer")
-        yield ctx.alert(
+        yield ctx.event_alert(
             CODE,
             "warning",
-            event.where,
-            event.step,
+            event,
             f"`{sched}.step()` ran before `{opt}.step()` had ever run (at the top of the loop or "
             "the epoch), so the first learning rate of the schedule is skipped and every later "
             "one comes a step (or an epoch) early. Step the scheduler after the optimizer, at "

@@ -16,19 +16,17 @@ from gradscope.records import Alert
 CODE = "step-without-grad"
 
 
+MESSAGE = (
+    "At step {step} `{where}` stepped while none of its {n} parameters had a gradient, so the "
+    "step changed nothing and the model did not learn from that batch. Call backward before "
+    "stepping, and reset gradients before backward, not between backward and step: "
+    "`optimizer.zero_grad(); loss.backward(); optimizer.step()`. If the optimizer was built over "
+    "a different copy of the model, build it from the model you train."
+)
+
+
 def check(ctx: Context) -> Iterator[Alert]:
     for event in ctx.events("step_without_grad"):
         n = event.details.get("n_params", "its")
-        yield ctx.alert(
-            CODE,
-            "error",
-            event.where,
-            event.step,
-            f"At step {event.step} `{event.where}` stepped while none of its {n} parameters "
-            "had a gradient, so the step changed nothing and the model did not learn from "
-            "that batch. Call backward before stepping, and reset gradients before backward, "
-            "not between backward and step: `optimizer.zero_grad(); loss.backward(); "
-            "optimizer.step()`. If the optimizer was built over a different copy of the "
-            "model, build it from the model you train.",
-            n_params=n,
-        )
+        text = MESSAGE.format(step=event.step, where=event.where, n=n)
+        yield ctx.event_alert(CODE, "error", event, text, n_params=n)
