@@ -11,7 +11,11 @@ user would run it, ``python -m gradscope run SCRIPT --store S.gsdb``, and is jud
 * any other warning/error on a buggy script is an *extra* alarm, and any warning/error on a
   clean script is a *false alarm*.
 
-Run by hand (not collected by pytest): ``python tests/doctor/measure_corpus.py [NAME ...]``.
+Run by hand (not collected by pytest):
+``python tests/doctor/measure_corpus.py [FOLDER] [NAME ...]``.
+``FOLDER`` (default ``tests/doctor/corpus``) is any folder of scripts with the same headers, such
+as ``tests/doctor/corpus_b``, a second set written after the rules, so that it measures code the
+rules were not tuned on; ``NAME`` keeps only the scripts whose name contains it.
 """
 
 from __future__ import annotations
@@ -73,8 +77,12 @@ def judge(script: Path, folder: Path) -> tuple[list[dict[str, Any]], float, str]
     return json.loads(doctor.stdout), elapsed, ""
 
 
-def main(names: list[str]) -> int:
-    scripts = sorted(CORPUS.glob("*.py"))
+def main(args: list[str]) -> int:
+    folder = CORPUS
+    if args and Path(args[0]).is_dir():
+        folder, args = Path(args[0]), args[1:]
+    names = args
+    scripts = sorted(folder.glob("*.py"))
     if names:
         scripts = [s for s in scripts if any(n in s.stem for n in names)]
     found = buggy = false_alarms = clean = extras = 0

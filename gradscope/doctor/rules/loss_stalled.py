@@ -2,10 +2,16 @@
 
 A converged loss is flat too, but it got there by moving: this rule compares the median of
 the last fifth of the run with that of the first fifth, so a loss that went down and then
-levelled off is not stalled. It runs last and stays silent when another rule already raised a
-warning or an error, which would be the reason, except when the loss is exactly the same at
-every step: nothing reaches the weights then, whatever else is wrong, and that is worth
-saying. Under a GradScaler the loss is judged unscaled.
+levelled off is not stalled. A flat loss is a problem only once the optimizer has had its
+chance: a short or slow run (a small CNN after 30 steps of SGD at lr=0.01, Adam at lr=1e-5)
+is still at chance because its weights have hardly moved, not because anything is wrong. So
+the rule weighs the distance the weights travelled, the median per-step update-to-weight ratio
+of the weights times the number of steps: a flat loss is a warning only after the weights
+moved ``stall_travel`` of their norm; before that it is an ``info`` that the run is too short
+to judge. It runs last and stays silent when another rule already raised a warning or an
+error, which would be the reason, except when the loss is exactly the same at every step:
+nothing reaches the weights then, whatever else is wrong, and that is worth saying. Under a
+GradScaler the loss is judged unscaled.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gradscope.doctor.context import Context, fmt, median
+from gradscope.doctor.rules.update_ratio import ratios
 from gradscope.records import Alert
 
 CODE = "loss-stalled"
@@ -35,7 +42,18 @@ def measure(ctx: Context) -> dict[str, Any]:
     # Converged: it fell CONVERGED times from its first value (a flat end got there by moving).
     fell = bool(pairs) and pairs[0][1] > 0 and last <= CONVERGED * pairs[0][1]
     return {"n": len(pairs), "first": first, "last": last, "change": change, "start": start,
-            "constant": constant, "converged": fell}  # fmt: skip
+            "constant": constant, "converged": fell, "travel": travel(ctx, len(pairs))}  # fmt: skip
+
+
+def travel(ctx: Context, steps: int) -> float:
+    """How far the weights moved over ``steps`` steps, as a fraction of their norm: the median
+    over weights (every parameter when there is no ≥ 2-D one) of their median update-to-weight
+    ratio, times ``steps``; NaN when no update was recorded. A path length, not a
+    displacement: noise that goes back and forth counts, which is what a flat loss needs to
+    be a finding (the optimizer pushed, the loss did not answer)."""
+    r = ratios(ctx)
+    weights = [v for n, v in r.items() if len(ctx.param_info[n].shape) >= 2]
+    return median(weights or list(r.values())) * steps
 
 
 def check(ctx: Context) -> Iterator[Alert]:
@@ -44,6 +62,9 @@ def check(ctx: Context) -> Iterator[Alert]:
     if m["n"] < t.stall_min_steps or not m["change"] < t.stall_change or m["converged"]:
         return
     if ctx.has_finding("error", "warning") and not m["constant"]:
+        return
+    if not m["constant"] and not m["travel"] >= t.stall_travel:
+        yield early(ctx, m)
         return
     what = (
         f"is exactly {fmt(m['first'])} at every one of {m['n']} steps"
@@ -54,7 +75,8 @@ def check(ctx: Context) -> Iterator[Alert]:
     why = (
         "nothing the optimizer does changes the model's output (zero gradients, or no update)"
         if m["constant"]
-        else "and no other diagnosis explains it"
+        else f"although the weights travelled {fmt(100 * m['travel'])}% of their norm, and "
+        "no other diagnosis explains it"
     )
     yield ctx.alert(
         CODE,
@@ -70,4 +92,29 @@ def check(ctx: Context) -> Iterator[Alert]:
         last=m["last"],
         change=m["change"],
         constant=m["constant"],
+        travel=m["travel"],
+    )
+
+
+def early(ctx: Context, m: dict[str, Any]) -> Alert:
+    """The ``info`` for a flat loss in a run too short or slow to judge."""
+    moved = (
+        f"the weights travelled only {fmt(100 * m['travel'])}% of their norm"
+        if m["travel"] == m["travel"]
+        else "no weight update was recorded"
+    )
+    return ctx.alert(
+        CODE,
+        "info",
+        "loss",
+        m["start"],
+        f"The loss has hardly moved in {m['n']} steps ({fmt(m['first'])} at the start, "
+        f"{fmt(m['last'])} at the end), but {moved} (a stalled run is judged after "
+        f"{fmt(100 * ctx.thresholds.stall_travel)}%): too early to tell a slow start from a "
+        "model that cannot learn. Train longer, or check quickly that it can overfit one "
+        "batch, e.g. `for _ in range(200): train_step(fixed_batch)`.",
+        first=m["first"],
+        last=m["last"],
+        change=m["change"],
+        travel=m["travel"],
     )
