@@ -129,6 +129,11 @@ class Context:
         return sorted({step for step, _, _, skipped in self._amp if skipped})
 
     @cached_property
+    def amp_skip_scales(self) -> list[float]:
+        """The scale each skipped step used, oldest first (≤ 1: not an fp16 overflow)."""
+        return [scale for _, _, scale, skipped in self._amp if skipped]
+
+    @cached_property
     def amp_skips(self) -> int:
         """How many times a GradScaler skipped ``optimizer.step()``."""
         return sum(skipped for *_, skipped in self._amp)

@@ -50,6 +50,9 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "dropout_before_batchnorm_functional": ("dropout-before-batchnorm", "bn"),  # F.dropout
     "loss_target_range_bce": ("loss-target-range", "F.binary_cross_entropy_with_logits"),
     "nonfinite_grad_parameterless": ("nonfinite-grad", "1"),  # torch.where over sqrt, step 3
+    # NaN gradients under fp16 autocast: the GradScaler skips all the way below scale 1; its
+    # fixed twin skips 25 steps coming down from init_scale=2**40, then trains (info only)
+    "nonfinite_grad_scaler": ("nonfinite-grad", "GradScaler"),
     # the norm climbs 1e5× in one step, the loss is Inf two steps later: the explosion is named
     "exploding_gradients_nan": ("exploding-gradients", "0.bias"),
     # torch.sigmoid(logits).squeeze(1): found through the reshape

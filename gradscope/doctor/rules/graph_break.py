@@ -1,7 +1,8 @@
 """``graph-break``: a module ran but its output was cut from the loss.
 
-``.detach()``, ``.data``, ``torch.no_grad()`` or a NumPy round-trip inside forward give the loss
-a value with no autograd history, so every parameter upstream of the cut silently gets no
+``.detach()``, ``.data``, ``torch.no_grad()``, a NumPy round-trip or an op with no gradient (a
+comparison, ``argmax``, ``.long()``) inside forward give the loss a value with no autograd
+history, so every parameter upstream of the cut silently gets no
 gradient while the rest of the model trains. The graph-break capture names the module where
 the path ends (``graph_break`` facts); parameters no watched optimizer updates are left out (a
 backbone run under ``no_grad`` on purpose and kept out of the optimizer). Without those facts,
@@ -35,7 +36,9 @@ FIXES = {
 }
 GENERIC = (
     "find where its output leaves the graph (`gradscope graph` shows the cut: a `.detach()`, "
-    "`.data`, `torch.no_grad()` or `.numpy()`) and pass the tensor itself on"
+    "`.data`, `torch.no_grad()`, `.numpy()`, or an op with no gradient: a comparison such as "
+    "`(h > 0).float()`, `argmax`, `.long()`) and pass the tensor itself on, or a "
+    "differentiable stand-in for the op (`torch.sigmoid(h)` for a step)"
 )
 
 

@@ -6,8 +6,11 @@ in backward order, whose output gradient was non-finite; every parameter's gradi
 counts name the parameter when no module fact exists. When the forward output or the loss was
 already non-finite at that step or before, the gradient is only a consequence and the earlier
 place is reported instead. Under a ``GradScaler`` (fp16 autocast) overflowing gradients are
-expected: the scaler skips that step and lowers its scale, so such a step is ``info``; only a
-scaler that skips most steps is a problem.
+expected: the scaler skips that step and lowers its scale, so such a step is ``info``, however
+many steps it takes to come down from a large initial scale (``init_scale=2**40`` skips 25).
+Only a scaler that cannot get the gradients finite by lowering the scale is a problem: it
+skipped a step at a scale of 1 or less (the unscaled gradient itself was NaN/Inf), or it
+skipped ``STUCK_SKIPS`` steps and never took one after.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from gradscope.doctor.nonfinite import Origin, first_forward, first_grad, first_
 from gradscope.records import Alert
 
 CODE = "nonfinite-grad"
-#: A scaler that skipped at least this many steps, and more than it took, is stuck.
+#: A scaler that skipped at least this many steps and took none after the last is stuck.
 STUCK_SKIPS = 20
 
 
@@ -70,13 +73,17 @@ def _scaled(ctx: Context, origin: Origin | None) -> Iterator[Alert]:
     """Inf/NaN gradients under a GradScaler: skipped steps are its normal work."""
     skips, steps = ctx.amp_skips, len(ctx.raw_losses[0])
     first = ctx.amp_skipped[0] if ctx.amp_skipped else None
-    if skips >= STUCK_SKIPS and skips > steps:
+    unscaled = any(scale <= 1.0 for scale in ctx.amp_skip_scales)
+    last = ctx.amp_skipped[-1] if ctx.amp_skipped else -1
+    recovered = any(s > last for s in ctx.raw_losses[0])
+    if unscaled or (skips >= STUCK_SKIPS and not recovered):
+        at = f" (first at `{ctx.label(origin.where)}`)" if origin is not None else ""
         yield ctx.alert(
             CODE,
             "error",
             "GradScaler",
             first,
-            f"The GradScaler skipped {skips} optimizer steps for NaN/Inf gradients and took only "
+            f"The GradScaler skipped {skips} optimizer steps for NaN/Inf gradients{at} and took "
             f"{steps}: lowering the scale does not make them finite, so the NaN comes from the "
             "model, not from fp16 overflow, and the model hardly trains. Find it without "
             "autocast (`torch.autocast(..., enabled=False)`), or keep the op that overflows in "

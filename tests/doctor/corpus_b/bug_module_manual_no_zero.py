@@ -1,4 +1,4 @@
-# expect: grad-not-zeroed @ model
+# expect: grad-not-zeroed @ Sequential
 """Manual SGD over model.parameters() under no_grad, and model.zero_grad() is never called."""
 
 import torch
