@@ -199,6 +199,13 @@ class GraphData:
         graph._build, graph._size = build, size
         return graph
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and copy the records, never the deferred builder: it is a closure over the
+        traversal, which pickle refuses and a copy would share."""
+        if self._build is not None:
+            self._built()
+        return {**self.__dict__, "_index": None}
+
     def _built(self) -> tuple[list[Node], list[Edge]]:
         with _BUILD_LOCK:  # two threads reading a fresh graph build it once
             if self._build is not None:

@@ -7,10 +7,13 @@ diff.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
+import pickle
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from rich.console import Console
 from torch import nn
 from tutorial_functions import Exp
 
+import gradscope as gs
 import gradscope.graph as gg
 from gradscope.errors import GradscopeError
 from gradscope.graph import Graph
@@ -147,3 +151,35 @@ def test_json_round_trip() -> None:
     assert (
         Graph.from_dict(json.loads(json.dumps(collapsed.to_dict()))).to_dot() == collapsed.to_dot()
     )
+
+
+@pytest.mark.parametrize(
+    "clone",
+    [copy.copy, copy.deepcopy, lambda g: pickle.loads(pickle.dumps(g))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+def test_a_copied_graph_keeps_its_drawings(clone: Callable[[Graph], Graph]) -> None:
+    """A graph fresh from capture (records not built yet) and a collapsed one (with its full
+    graph) come back as drawable graphs with the same DOT text."""
+    model, x = TinyMLP(), torch.ones(2, 3)
+    fresh = gg.capture_graph(lambda: model(x).sum(), model=model, grads=True, depth=None)
+    assert fresh._build is not None  # records not built yet
+    reference = mlp_heat().to_dot()
+    again = clone(fresh)
+    assert type(again) is Graph and again.to_dot() == reference
+    collapsed = mlp_heat().collapse(1)
+    again = clone(collapsed)
+    assert type(again) is Graph and type(again.full) is Graph
+    assert again.to_dot() == collapsed.to_dot() and again.full.to_dot() == reference
+
+
+def test_graph_data_becomes_drawable() -> None:
+    """The data a store or the dashboard holds (``GraphData``) gets the drawings without a
+    copy of its records; the public names are the drawable class."""
+    graph = mlp_heat().collapse(1)
+    data = gg.GraphData.from_dict(graph.to_dict())
+    assert type(data) is gg.GraphData and not hasattr(data, "to_dot")
+    drawable = Graph.of(data)
+    assert drawable.nodes is data.nodes and type(drawable.full) is Graph
+    assert drawable.to_dot() == graph.to_dot()
+    assert gs.Graph is gg.Graph is Graph and Graph.of(drawable) is drawable
