@@ -65,8 +65,9 @@ def _groups(graph: GraphData, depth: int) -> dict[str, int]:
             if acc.kind == "accumulate" and acc.id in group and n.kind == "param":
                 group[n.id] = group[acc.id]
     for tensor, users in saved_by.items():
-        if by_id[tensor].kind == "saved" and len(users) == 1 and None not in users:
-            group[tensor] = next(iter(users))  # type: ignore[assignment]
+        user = next(iter(users)) if len(users) == 1 else None
+        if by_id[tensor].kind == "saved" and user is not None:
+            group[tensor] = user
     return group
 
 

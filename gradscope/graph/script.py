@@ -88,6 +88,8 @@ class ScriptCapture:
         self._handles.append(register_module_forward_hook(post, always_call=True))
         self._watcher = CutWatcher(self.recorder)
         self._watcher.__enter__()
+        # The script's own backward() goes through this patch; its looser signature is why
+        # the assignment is not typed (finish() puts torch's function back).
         torch.autograd.backward = self._capture_then_backward  # type: ignore[assignment]
 
     def finish(self) -> None:
@@ -150,6 +152,7 @@ class ScriptScopes:
             original(scope, *args, **kwargs)
             opened.append(scope)
 
+        # Patching the class is the point: a scope the script opens records into the folder.
         Scope.__init__ = init  # type: ignore[method-assign,assignment]
 
     def stop(self) -> None:
@@ -157,7 +160,7 @@ class ScriptScopes:
         from gradscope.scope import Scope
 
         if self._original is not None:
-            Scope.__init__ = self._original  # type: ignore[method-assign]
+            Scope.__init__ = self._original  # type: ignore[method-assign]  # undoes start()
             self._original = None
         scopes, self.scopes = self.scopes, []
         for scope in scopes:

@@ -76,6 +76,8 @@ def capture_graph(*args: Any, **kwargs: Any) -> Graph:
     return Graph.of(capture_data(*args, **kwargs))
 
 
+# help() and IDEs show capture_data's parameters; functions take attributes, typeshed's
+# Callable does not declare this one.
 capture_graph.__signature__ = inspect.signature(capture_data).replace(  # type: ignore[attr-defined]
     return_annotation="Graph"
 )
