@@ -24,9 +24,9 @@ NodeKind = Literal[
 ]
 EdgeKind = Literal["flow", "saved", "view"]
 #: What a tensor node is: leaves get gradients, outputs are where backward starts.
-TENSOR_KINDS = frozenset({"param", "leaf", "output", "base", "saved"})
+TENSOR_KINDS: frozenset[NodeKind] = frozenset({"param", "leaf", "output", "base", "saved"})
 #: Nodes that are autograd ``Node`` objects (backward functions).
-FUNCTION_KINDS = frozenset({"op", "accumulate", "custom"})
+FUNCTION_KINDS: frozenset[NodeKind] = frozenset({"op", "accumulate", "custom"})
 
 
 @dataclass(slots=True, repr=False)

@@ -7,6 +7,10 @@ parameter is the same green cylinder everywhere, an error the same bold red.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradscope.graph.model import NodeKind
 
 #: The severities of an alert, worst first; the terminal style of each.
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -25,7 +29,7 @@ class KindStyle:
 
 
 #: Every node kind of :mod:`gradscope.graph.model`, in the legend's order.
-KINDS: dict[str, KindStyle] = {
+KINDS: dict[NodeKind, KindStyle] = {
     "output": KindStyle("output (loss)", "output (backward starts here)", "red", "red",
                         "doubleoctagon", "double octagon"),
     "op": KindStyle("operation", "backward function", "orange", "dark_orange", "box", "box"),
@@ -45,15 +49,15 @@ KINDS: dict[str, KindStyle] = {
 }  # fmt: skip
 
 
-def colour(kind: str) -> str:
+def colour(kind: NodeKind) -> str:
     """The terminal colour of a node kind (``""`` for one not in :data:`KINDS`)."""
     style = KINDS.get(kind)
     return style.colour if style is not None else ""
 
 
-def legend_rows() -> list[tuple[tuple[str, ...], str]]:
+def legend_rows() -> list[tuple[tuple[NodeKind, ...], str]]:
     """``(kinds, legend name)`` in the legend's order; kinds drawn alike share a row."""
-    rows: dict[str, list[str]] = {}
+    rows: dict[str, list[NodeKind]] = {}
     for kind, style in KINDS.items():
         rows.setdefault(style.legend, []).append(kind)
     return [(tuple(kinds), legend) for legend, kinds in rows.items()]

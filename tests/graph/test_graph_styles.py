@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import torch
@@ -26,6 +27,7 @@ import gradscope as gs
 import gradscope.graph as gg
 from gradscope.graph.cli import graph_command
 from gradscope.graph.layout import AUTO_MAX_RANKS, extent, ranks
+from gradscope.graph.model import FUNCTION_KINDS, TENSOR_KINDS, NodeKind
 from gradscope.graph.script import graph_from_script
 from gradscope.render.dot import HEAT, font_colour, pick_rankdir, robust_range
 from gradscope.render.styles import KINDS
@@ -305,3 +307,12 @@ def test_legend_and_kinds_render_with_dot() -> None:
     svg = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
     assert "below the scale" in svg.stdout and "double octagon" in svg.stdout
     assert "Warning" not in svg.stderr
+
+
+def test_every_node_kind_has_one_style() -> None:
+    """The style table, the tensor/function split and the ``NodeKind`` literal name the same
+    kinds (a module call is neither a tensor nor a function)."""
+    kinds = set(get_args(NodeKind))
+    assert set(KINDS) == kinds
+    assert kinds - {"module"} == TENSOR_KINDS | FUNCTION_KINDS
+    assert not TENSOR_KINDS & FUNCTION_KINDS
