@@ -122,12 +122,15 @@ class ParamStats:
     """Gradient, weight and update statistics of one parameter at one logged step.
 
     ``values`` maps names from :data:`PARAM_METRICS` to floats; absent metrics were not measured
-    (no gradient, no optimizer step, or an instrument switched off).
+    (no gradient, no optimizer step, or an instrument switched off). A read that carries the
+    detail metrics (weights, updates) forward from an earlier detail step names that step in
+    ``detail_step``; capture leaves it ``None``, as every value is from ``step``.
     """
 
     step: int
     param: str
     values: Mapping[str, float | None]
+    detail_step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,11 @@ class StateStats:
 
 @dataclass(frozen=True, slots=True)
 class GroupStats:
-    """Learning rate and hyperparameters of one parameter group at one step."""
+    """Learning rate and hyperparameters of one parameter group at one step.
+
+    ``hparams`` is every entry of the group but its parameters (``lr`` included, as the
+    optimizer holds it); ``lr`` is that value as a float, or ``None`` when the group has none.
+    """
 
     step: int
     optimizer: int

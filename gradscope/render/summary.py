@@ -56,7 +56,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         )
     optimizers = []
     for opt in run.optimizers:
-        groups = run.groups(opt.index) or [
+        groups = [{"group": g.group, "lr": g.lr, **g.hparams} for g in run.groups(opt.index)] or [
             {"group": g.index, "lr": g.hparams.get("lr"), **g.hparams} for g in opt.groups
         ]
         sizes = {g.index: len(g.params) for g in opt.groups}

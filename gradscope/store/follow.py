@@ -2,6 +2,12 @@
 
 Each finds its rows by primary-key seeks, so its cost does not grow with the run's length.
 CROSS JOIN keeps ``params`` the outer loop: SQLite seeks into param_stats, never scans it.
+
+Reads of one thing return its record (:meth:`FollowReads.param_row_at` a ``ParamStats``,
+:meth:`FollowReads.groups_at` ``GroupStats``). The bulk reads that feed the dashboard's tables
+and plots on every refresh (``latest_rows``, ``param_rows_at``, ``binned_rows``, ``lr_binned``)
+give plain rows: a sparkline refresh reads some ten thousand rows, and building a record for
+each costs about fifty times keeping SQLite's tuple (16 ms against 0.3 ms per 12,000 rows).
 """
 
 from __future__ import annotations
@@ -9,7 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from gradscope.errors import StoreError
-from gradscope.records import DETAIL_METRICS, PARAM_METRICS, Alert, StepRecord
+from gradscope.records import (
+    DETAIL_METRICS,
+    PARAM_METRICS,
+    Alert,
+    GroupStats,
+    ParamStats,
+    StepRecord,
+)
 from gradscope.store.run_rows import RunRows
 
 #: A ``param_stats`` row of a detail step (weights are measured there, updates too).
@@ -125,24 +138,26 @@ class FollowReads(RunRows):
             ]
         return out
 
-    def param_row_at(self, param: str, step: int | None = None) -> dict[str, Any] | None:
-        """The ``param_stats`` row of ``param`` at its last logged step at or before ``step``,
-        with the detail metrics (weights, updates) of its last detail step at or before it
-        (that step as ``detail_step``)."""
+    def param_row_at(self, param: str, step: int | None = None) -> ParamStats | None:
+        """The statistics of ``param`` at its last logged step at or before ``step``, with the
+        detail metrics (weights, updates) of its last detail step at or before it (that step
+        as ``detail_step``); ``values`` holds every metric, ``None`` where not measured."""
         pid = self._param_id(param)
         limit = step if step is not None else 2**62
         sql = f"SELECT step, {', '.join(PARAM_METRICS)} FROM param_stats WHERE param_id = ?"
         rows = self._query(sql + " AND step <= ? ORDER BY step DESC LIMIT 1", (pid, limit))
         if not rows:
             return None
-        row = {"step": rows[0][0], **dict(zip(PARAM_METRICS, rows[0][1:], strict=True))}
+        values = dict(zip(PARAM_METRICS, rows[0][1:], strict=True))
         found = self._query(
             sql + f" AND step <= ? AND {DETAIL_ROW} ORDER BY step DESC LIMIT 1", (pid, limit)
         )
+        detail_step = None
         if found:
             detail = dict(zip(PARAM_METRICS, found[0][1:], strict=True))
-            row.update(detail_step=found[0][0], **{m: detail[m] for m in DETAIL_METRICS})
-        return row
+            values.update({m: detail[m] for m in DETAIL_METRICS})
+            detail_step = found[0][0]
+        return ParamStats(rows[0][0], param, values, detail_step=detail_step)
 
     def group_indices(self, optimizer: int = 0) -> list[int]:
         """The group indices that have ``group_stats`` rows (one seek per group)."""
@@ -156,19 +171,18 @@ class FollowReads(RunRows):
                 return out
             out.append(rows[0][0])
 
-    def groups_at(self, optimizer: int = 0, step: int | None = None) -> list[dict[str, Any]]:
-        """Like :meth:`groups`, each group as of its last logged step at or before ``step``."""
+    def groups_at(self, optimizer: int = 0, step: int | None = None) -> list[GroupStats]:
+        """Like :meth:`groups`, each group as of its last logged step at or before ``step``
+        (that step is the record's ``step``)."""
         out = []
         for grp in self.group_indices(optimizer):
             rows = self._query(
-                "SELECT step, lr, hparams FROM group_stats WHERE optimizer = ? AND grp = ?"
+                "SELECT step, grp, lr, hparams FROM group_stats WHERE optimizer = ? AND grp = ?"
                 " AND step <= ? ORDER BY step DESC LIMIT 1",
                 (optimizer, grp, step if step is not None else 2**62),
             )
             if rows:
-                out.append(
-                    {"group": grp, "step": rows[0][0], "lr": rows[0][1], **self._json(rows[0][2])}
-                )
+                out.append(self._group(optimizer, rows[0]))
         return out
 
     def state_at(self, param: str, step: int | None = None) -> dict[str, float]:

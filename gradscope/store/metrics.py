@@ -1,6 +1,9 @@
 """Per-parameter, per-module and per-group series of a run, as methods of :class:`Run`.
 
-Series come back as ``(steps, values)`` lists, oldest first; latest values as dicts.
+Series come back as ``(steps, values)`` lists, oldest first. Group rows, histograms and module
+statistics come back as their records; :meth:`MetricReads.latest` and :meth:`MetricReads.state`
+are name → value mappings (named as :meth:`MetricReads.series` takes them), since ``latest``
+takes each metric from its own last step and ``state`` spans several state entries.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import math
 from typing import Any
 
 from gradscope.errors import StoreError
-from gradscope.records import MODULE_METRICS, PARAM_METRICS, Histogram, ModuleStats
+from gradscope.records import MODULE_METRICS, PARAM_METRICS, GroupStats, Histogram, ModuleStats
 from gradscope.store.codec import decode_counts
 from gradscope.store.run_rows import RunRows
 
@@ -80,7 +83,12 @@ class MetricReads(RunRows):
         return [r[0] for r in rows], [float(r[1]) for r in rows]
 
     def latest(self, param: str) -> dict[str, float]:
-        """The last logged value of every per-parameter metric of ``param``."""
+        """The last logged value of every per-parameter metric of ``param``.
+
+        A mapping rather than a :class:`ParamStats`: each metric comes from its own last step
+        (weights from the last detail step, gradients from the last logged one). For one
+        step's row, use :meth:`param_row_at`.
+        """
         pid = self._param_id(param)
         out: dict[str, float] = {}
         for metric in PARAM_METRICS:
@@ -94,7 +102,11 @@ class MetricReads(RunRows):
         return out
 
     def state(self, param: str, step: int | None = None) -> dict[str, float]:
-        """Optimizer state summary of ``param`` at ``step`` (default: the last logged step)."""
+        """Optimizer state summary of ``param`` at ``step`` (default: the last logged step).
+
+        ``{"state.<key>.<stat>": value}`` over every state entry (``exp_avg``, ``step`` …), named
+        as :meth:`series` takes them: one flat mapping rather than a :class:`StateStats` per key.
+        """
         pid = self._param_id(param)
         if step is None:
             rows = self._query("SELECT MAX(step) FROM state_stats WHERE param_id = ?", (pid,))
@@ -108,7 +120,7 @@ class MetricReads(RunRows):
             )
         }
 
-    def groups(self, optimizer: int = 0, step: int | None = None) -> list[dict[str, Any]]:
+    def groups(self, optimizer: int = 0, step: int | None = None) -> list[GroupStats]:
         """Hyperparameters and lr of each group of ``optimizer`` at ``step`` (default: last)."""
         if step is None:
             rows = self._query(
@@ -116,14 +128,18 @@ class MetricReads(RunRows):
             )
             step = rows[0][0]
         rows = self._query(
-            "SELECT grp, lr, hparams FROM group_stats WHERE optimizer = ? AND step = ?"
+            "SELECT step, grp, lr, hparams FROM group_stats WHERE optimizer = ? AND step = ?"
             " ORDER BY grp",
             (optimizer, step),
         )
-        return [
-            {"group": g, "lr": float(lr) if lr is not None else None, **self._json(h)}
-            for g, lr, h in rows
-        ]
+        return [self._group(optimizer, r) for r in rows]
+
+    def _group(self, optimizer: int, r: tuple[Any, ...]) -> GroupStats:
+        """A ``group_stats`` row ``(step, grp, lr, hparams)`` as a :class:`GroupStats`."""
+        lr = float(r[2]) if r[2] is not None else None
+        return GroupStats(
+            step=r[0], optimizer=optimizer, group=r[1], lr=lr, hparams=self._json(r[3])
+        )
 
     def histogram(
         self, param: str, kind: str = "grad", step: int | None = None

@@ -122,7 +122,7 @@ def test_train_records_a_store_the_report_and_dashboard_read(tmp_path: Path) -> 
         assert norms == pytest.approx(ref.grad_norms, rel=1e-6)
         # the Trainer logs the total norm before clipping; gradscope keeps it per parameter
         for step, log in enumerate(ref.logs):
-            pre = [run.param_row_at(n, step)["grad_norm_preclip"] for n in names]
+            pre = [run.param_row_at(n, step).values["grad_norm_preclip"] for n in names]
             total = math.sqrt(sum(v * v for v in pre if v is not None))
             assert total == pytest.approx(log["grad_norm"], rel=1e-4)
         _, lrs = run.series("lr")

@@ -48,7 +48,7 @@ def test_nan_and_inf_read_back_as_floats(tmp_store: Path) -> None:
         assert math.isnan(at[1][1]) and isinstance(at[0][1], float)
         binned = run.binned_rows("0.weight", ("grad_norm", "weight_norm"), bucket=2)
         assert math.isnan(binned[0][1])  # a bin's maximum shows the NaN it holds
-        assert math.isnan(run.param_row_at("0.weight", 1)["grad_norm"])
+        assert math.isnan(run.param_row_at("0.weight", 1).values["grad_norm"])
         state = run.state("0.weight")
         assert state and all(isinstance(v, float) for v in state.values())
 

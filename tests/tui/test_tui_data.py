@@ -26,7 +26,7 @@ def test_latest_rows_are_each_parameters_last_row(trained_store: Path) -> None:
         rows = run.latest_rows()
         assert list(rows) == run.params
         for name in run.params:
-            assert rows[name]["step"] == run.param_row_at(name)["step"]
+            assert rows[name]["step"] == run.param_row_at(name).step
             detail, weights = run.series("weight_norm", name)
             # weights are measured on detail steps: the last one's value, and its step
             assert rows[name]["weight_norm"] == weights[-1]
@@ -69,13 +69,13 @@ def test_state_groups_and_steps_at_a_step(trained_store: Path) -> None:
         assert run.state_at("head.weight", 12) == run.state("head.weight", 10) != {}
         assert run.state_at("head.weight") == run.state("head.weight")
         assert run.state_at("unused.weight") == {}
-        assert run.groups_at(0, 12)[0]["lr"] == run.groups(0, 12)[0]["lr"] == 5e-3
+        assert run.groups_at(0, 12)[0].lr == run.groups(0, 12)[0].lr == 5e-3
         assert run.group_indices(0) == [0]
         assert run.param_step("head.weight", 10, -1) == 9
         assert run.param_step("head.weight", 10, 5) == 15
         assert run.param_step("head.weight", 29, 1) is None
         assert run.param_step_range("head.weight") == (0, 29)
-        assert run.param_row_at("head.weight", 4)["step"] == 4
+        assert run.param_row_at("head.weight", 4).step == 4
         lrs = run.lr_binned(0, bucket=10)[0]
         assert lrs == [(9, 1e-2), (19, 5e-3), (29, 2.5e-3)]
 

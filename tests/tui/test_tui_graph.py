@@ -246,7 +246,7 @@ async def test_the_graph_gs_watch_saved_matches_its_first_step(trained_store: Pa
         for name in ("encoder.0.weight", "encoder.2.bias", "head.weight"):
             # the heat map of the first backward is the gradient norm watch logged at step 0
             first = app.data.run.param_row_at(name, 0)
-            assert params[name].endswith(f"‖g‖ {fixed(first['grad_norm'])}")
+            assert params[name].endswith(f"‖g‖ {fixed(first.values['grad_norm'])}")
         assert [labels[k] for k in labels if k.startswith("b:")] == [
             "unused.weight · never-ran",
             "unused.bias · never-ran",

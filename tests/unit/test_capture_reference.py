@@ -250,7 +250,8 @@ def test_every_optimizer_matches_reference(kind: str, tmp_store: Path) -> None:
         assert "state.eff_step.median" in run.state(names[0])
     for gi, group in enumerate(opt.param_groups):
         hparams = plain_json({k: v for k, v in group.items() if k != "params"})
-        assert run.groups(step=STEPS - 1)[gi] == {"group": gi, **hparams}
+        got = run.groups(step=STEPS - 1)[gi]
+        assert (got.group, got.hparams) == (gi, hparams)
     for handle in ref.handles:
         handle.remove()
 
@@ -315,7 +316,7 @@ def test_lr_series_follows_scheduler(kind: str, tmp_store: Path) -> None:
     assert run.series("lr") == ([0, 1, 2, 3, 4], [lr[0] for lr in lrs])
     assert run.series("lr.1") == ([0, 1, 2, 3, 4], [lr[1] for lr in lrs])
     assert [list(row.lrs) for row in run.step_rows()] == lrs
-    assert [g["lr"] for g in run.groups(step=3)] == lrs[3]
+    assert [g.lr for g in run.groups(step=3)] == lrs[3]
 
 
 class Exposed(nn.Module):

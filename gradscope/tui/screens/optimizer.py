@@ -59,7 +59,9 @@ class OptimizerScreen(DashboardScreen):
         table.clear(columns=True)
         columns: list[tuple[str, dict[str, Any]]] = []
         for opt in self.data.optimizers:
-            current = {g["group"]: g for g in self.data.run.groups_at(opt.index)}
+            current = {
+                g.group: {"lr": g.lr, **g.hparams} for g in self.data.run.groups_at(opt.index)
+            }
             for group in opt.groups:
                 values = {**group.hparams, **current.get(group.index, {})}
                 name = (

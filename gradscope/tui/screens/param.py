@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from gradscope.numbers import fixed, hparam
+from gradscope.records import ParamStats
 from gradscope.tui.screens.base import DashboardScreen
 from gradscope.tui.viewmodel import health, ticks
 from gradscope.tui.viewmodel.data import ParamHistory, Update, is_clipped
@@ -121,14 +122,15 @@ class ParamScreen(DashboardScreen):
             group.add_row("(in no watched optimizer)", "")
             return
         opt, index = owner
-        current = [g for g in run.groups_at(opt, step) if g["group"] == index]
+        current = [g for g in run.groups_at(opt, step) if g.group == index]
         kind = next((o.type for o in self.data.optimizers if o.index == opt), "optimizer")
         group.add_row("optimizer", cell(f"{kind} · group {index}"))
-        for key, value in (current[0] if current else {}).items():
+        hparams = {"lr": current[0].lr, **current[0].hparams} if current else {}
+        for key, value in hparams.items():
             if key not in ("group", "step"):
                 group.add_row(cell(key), _number(value, hparam))
 
-    def _title(self, row: dict | None) -> Text:
+    def _title(self, row: ParamStats | None) -> Text:
         assert self.param is not None
         info = self.data.param_info.get(self.param)
         text = Text(self.param, style="bold")
@@ -144,20 +146,21 @@ class ParamScreen(DashboardScreen):
             text.append(" · not logged yet")
             return text
         when = "latest" if self.step is None else f"of {self.data.last_step}"
-        text.append(f"\nstep {row['step']} ({when}) · ‖g‖ ")
-        text.append_text(_number(row["grad_norm"]))
-        pre = row.get("grad_norm_preclip")
+        values = row.values
+        text.append(f"\nstep {row.step} ({when}) · ‖g‖ ")
+        text.append_text(_number(values["grad_norm"]))
+        pre = values.get("grad_norm_preclip")
         if pre is not None:
             text.append(" (pre-clip ")
             text.append_text(_number(pre))
-            if is_clipped(row["grad_norm"], pre):
+            if is_clipped(values["grad_norm"], pre):
                 text.append(" clipped", style="bold yellow")
             text.append(")")
         text.append(" · ‖Δw‖/‖w‖ ")
-        text.append_text(_number(row["update_ratio"]))
+        text.append_text(_number(values["update_ratio"]))
         text.append(" · ‖w‖ ")
-        text.append_text(_number(row["weight_norm"]))
-        zeros = row.get("grad_zero_frac")
+        text.append_text(_number(values["weight_norm"]))
+        zeros = values.get("grad_zero_frac")
         if ticks.is_finite(zeros):
             text.append(f" · zeros {zeros:.0%}")
         return text
