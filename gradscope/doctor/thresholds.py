@@ -40,7 +40,11 @@ class Thresholds:
     above this (demos: at most 0.012).
     ``update_skip``: first logged steps left out of the update-ratio median (biases start at 0,
     where the ratio is unbounded).
-    ``stall_min_steps``: fewest finite loss values before ``loss-stalled`` judges anything.
+    ``stall_min_steps``: fewest finite loss values before ``loss-stalled`` judges anything
+    (an exactly constant loss is a warning from there).
+    ``stall_long_steps``: fewest finite loss values before a loss that moves, but by less than
+    ``stall_change``, is a warning rather than an info (correct short runs still at chance:
+    up to 32 steps seen; a run that cannot learn: 64 steps in the corpus).
     ``stall_change``: the loss has stalled when the median of its last fifth differs from the
     median of its first fifth by less than this fraction (demos: at least 0.083).
     ``stall_travel``: a flat loss is a warning only once the weights travelled this fraction of
@@ -60,6 +64,7 @@ class Thresholds:
     update_skip: int = 5
     stall_min_steps: int = 20
     stall_change: float = 0.01
+    stall_long_steps: int = 50
     stall_travel: float = 0.075
 
     def is_exploding(self, norm: object) -> bool:

@@ -81,16 +81,17 @@ def test_thresholds_change_the_verdict(script_stores: dict[str, Path]) -> None:
         assert [a.code for a in diagnose(run, strict)] == ["loss-stalled"]
 
 
-def test_a_flat_loss_is_judged_by_how_far_the_weights_travelled(
+def test_a_flat_loss_is_judged_after_a_long_enough_push(
     script_stores: dict[str, Path],
 ) -> None:
-    with gs.open_store(script_stores["loss_stalled_bug"]) as run:
+    with gs.open_store(script_stores["loss_stalled_bug"]) as run:  # 120 steps, SGD lr 0.05
         (alert,) = diagnose(run)
         assert (alert.code, alert.severity) == ("loss-stalled", "warning")
-        assert 0.1 < alert.details["travel"] < 0.2  # SGD lr 0.05 for 40 steps
-        (early,) = diagnose(run, Thresholds(stall_travel=0.5))
-        assert (early.code, early.severity) == ("loss-stalled", "info")
-        assert "too early to tell" in early.message
+        assert alert.details["travel"] > 0.2
+        for short in (Thresholds(stall_travel=5), Thresholds(stall_long_steps=200)):
+            (early,) = diagnose(run, short)
+            assert (early.code, early.severity) == ("loss-stalled", "info")
+            assert "too early to tell" in early.message
 
 
 def test_thresholds_replace_and_parse() -> None:

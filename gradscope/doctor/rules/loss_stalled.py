@@ -2,15 +2,19 @@
 
 A converged loss is flat too, but it got there by moving: this rule compares the median of
 the last fifth of the run with that of the first fifth, so a loss that went down and then
-levelled off is not stalled. A flat loss is a problem only once the optimizer has had its
-chance: a short or slow run (a small CNN after 30 steps of SGD at lr=0.01, Adam at lr=1e-5)
-is still at chance because its weights have hardly moved, not because anything is wrong. So
-the rule weighs the distance the weights travelled, the median per-step update-to-weight ratio
-of the weights times the number of steps: a flat loss is a warning only after the weights
-moved ``stall_travel`` of their norm; before that it is an ``info`` that the run is too short
-to judge. It runs last and stays silent when another rule already raised a warning or an
-error, which would be the reason, except when the loss is exactly the same at every step:
-nothing reaches the weights then, whatever else is wrong, and that is worth saying. Under a
+levelled off is not stalled.
+
+A flat loss is a problem only once the optimizer has had its chance. From the loss alone, a
+model that cannot learn (targets shuffled apart from their inputs) looks exactly like a correct
+one that has not learned yet (a small CNN still at chance after 32 steps of SGD at lr=0.01,
+Adam at lr=1e-5, a weak signal under noisy batches), so a flat loss is a warning only when
+the run is long enough, ``stall_long_steps`` steps, and the weights travelled far enough,
+``stall_travel`` of their norm (the median per-step update-to-weight ratio of the weights
+times the steps): the optimizer pushed for long and the loss did not answer. Short of that it
+is an ``info`` saying the run is too short to judge. It runs last and stays silent when
+another rule already raised a warning or an error, which would be the reason, except when the
+loss is exactly the same at every step (over ``stall_min_steps``): nothing reaches the weights
+then, whatever else is wrong or however short the run, and that is worth saying. Under a
 GradScaler the loss is judged unscaled.
 """
 
@@ -63,7 +67,7 @@ def check(ctx: Context) -> Iterator[Alert]:
         return
     if ctx.has_finding("error", "warning") and not m["constant"]:
         return
-    if not m["constant"] and not m["travel"] >= t.stall_travel:
+    if not m["constant"] and (m["n"] < t.stall_long_steps or not m["travel"] >= t.stall_travel):
         yield early(ctx, m)
         return
     what = (
@@ -98,19 +102,23 @@ def check(ctx: Context) -> Iterator[Alert]:
 
 def early(ctx: Context, m: dict[str, Any]) -> Alert:
     """The ``info`` for a flat loss in a run too short or slow to judge."""
-    moved = (
-        f"the weights travelled only {fmt(100 * m['travel'])}% of their norm"
-        if m["travel"] == m["travel"]
-        else "no weight update was recorded"
-    )
+    t = ctx.thresholds
+    if m["n"] < t.stall_long_steps:
+        reason = f"a flat loss is judged after {t.stall_long_steps} steps"
+    elif m["travel"] == m["travel"]:
+        reason = (
+            f"the weights travelled only {fmt(100 * m['travel'])}% of their norm (a flat "
+            f"loss is judged once they moved {fmt(100 * t.stall_travel)}%)"
+        )
+    else:
+        reason = "no weight update was recorded"
     return ctx.alert(
         CODE,
         "info",
         "loss",
         m["start"],
         f"The loss has hardly moved in {m['n']} steps ({fmt(m['first'])} at the start, "
-        f"{fmt(m['last'])} at the end), but {moved} (a stalled run is judged after "
-        f"{fmt(100 * ctx.thresholds.stall_travel)}%): too early to tell a slow start from a "
+        f"{fmt(m['last'])} at the end), but {reason}: too early to tell a slow start from a "
         "model that cannot learn. Train longer, or check quickly that it can overfit one "
         "batch, e.g. `for _ in range(200): train_step(fixed_batch)`.",
         first=m["first"],
