@@ -8,7 +8,6 @@ reads only with index seeks and one streaming pass over the step rows.
 from __future__ import annotations
 
 import fnmatch
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from gradscope.errors import GradscopeError
 from gradscope.records import MODULE_METRICS, PARAM_METRICS
+from gradscope.store.codec import decode_json
 from gradscope.store.reader import Run
 
 HISTOGRAM_KINDS = ("grad", "weight")
@@ -90,9 +90,9 @@ def _step_extras(run: Run) -> tuple[int, list[str]]:
     """The most lr groups of any step and every ``scope.log`` name, streaming the step rows."""
     n_lrs, scalars = 0, {}
     for lrs, raw in cursor(run, "SELECT lrs, scalars FROM steps"):
-        n_lrs = max(n_lrs, len(json.loads(lrs)))
+        n_lrs = max(n_lrs, len(decode_json(run.path, lrs)))
         if raw:
-            scalars.update(dict.fromkeys(json.loads(raw)))
+            scalars.update(dict.fromkeys(decode_json(run.path, raw)))
     return n_lrs, list(scalars)
 
 

@@ -9,7 +9,6 @@ reads). The columns come from :func:`gradscope.export.layout.plan`.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -165,18 +164,14 @@ def _with_orphans(
 def _step_rows(
     run: Run, layout: Layout, lead: tuple[Any, ...], start: int, end: int
 ) -> list[tuple[Any, ...]]:
+    """The window's step records (the read API's own query and decoding) as table rows."""
     out = []
-    for step, wall, duration, loss, n_backward, logged, lrs, raw in cursor(
-        run,
-        "SELECT step, wall_time, duration, loss, n_backward, logged, lrs, scalars FROM steps"
-        " WHERE step >= ? AND step < ? ORDER BY step",
-        (start, end),
-    ):
-        lr = json.loads(lrs)
-        lr += [None] * (layout.n_lrs - len(lr))
-        scalars = json.loads(raw) if raw else {}
-        values = (scalars.get(s) for s in layout.scalars)
-        out.append((step, *lead, wall, duration, loss, n_backward, bool(logged), *lr, *values))
+    for r in run.step_rows(start, before=end):
+        lrs = (*r.lrs, *[None] * (layout.n_lrs - len(r.lrs)))
+        values = (r.scalars.get(s) for s in layout.scalars)
+        out.append(
+            (r.step, *lead, r.wall_time, r.duration, r.loss, r.n_backward, r.logged, *lrs, *values)
+        )
     return out
 
 

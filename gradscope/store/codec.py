@@ -1,4 +1,5 @@
-"""How values cross the store boundary, in one place: non-finite numbers and histogram counts.
+"""How values cross the store boundary, in one place: non-finite numbers, histogram counts and
+the JSON columns.
 
 SQLite stores a NaN bound to a REAL column as NULL, which already means "not measured". The
 writer therefore stores NaN as the text ``NaN`` (±Inf are REAL values SQLite keeps as they
@@ -8,10 +9,14 @@ read API, the dashboard, export, the doctor) sees plain floats, never the text.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import sqlite3
 import struct
 from typing import Any
+
+from gradscope.errors import StoreError
 
 NAN_TEXT = "NaN"
 
@@ -51,3 +56,14 @@ def encode_counts(counts: tuple[int, ...] | list[int]) -> bytes:
 def decode_counts(blob: bytes) -> tuple[int, ...]:
     """Inverse of :func:`encode_counts`."""
     return struct.unpack(f"<{len(blob) // 4}I", blob)
+
+
+def decode_json(path: str | os.PathLike[str], text: Any) -> Any:
+    """A JSON column's value; a value that is not JSON means the file at ``path`` is damaged."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"{str(path)!r} is damaged: a stored value is not valid JSON "
+            f"({str(text)[:40]!r}); copy the store again from where the run wrote it"
+        ) from None

@@ -36,7 +36,7 @@ def synthetic_store(path: Path, steps: int, params: int) -> Path:
     for first in range(0, steps, 1000):
         window = range(first, min(steps, first + 1000))
         conn.executemany(
-            "INSERT INTO steps VALUES (?, ?, 0.01, ?, 1, 1, '[0.1]', NULL)",
+            "INSERT INTO steps VALUES (?, ?, 0.01, ?, 1, 1, '[0.1]', NULL, 'cadence')",
             [(s, 1e9 + s, 1.0 / (s + 1)) for s in window],
         )
         conn.executemany(

@@ -215,6 +215,16 @@ def test_not_a_store_raises_store_error(tmp_path: Path) -> None:
         to_csv(bogus, tmp_path / "out")
 
 
+@pytest.mark.parametrize("column", ["lrs", "scalars"])
+def test_a_damaged_json_value_is_a_store_error_and_writes_nothing(
+    store_copy: Path, tmp_path: Path, column: str
+) -> None:
+    execute(store_copy, f"UPDATE steps SET {column} = '[0.1' WHERE step = 3")
+    with pytest.raises(gs.StoreError, match=r"is damaged: a stored value is not valid JSON"):
+        to_csv(store_copy, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_run_without_steps_gives_headers_only(tmp_path: Path, fmt: str) -> None:
     from torch import nn

@@ -69,3 +69,14 @@ def test_param_row_at_is_param_stats_with_the_detail_step(tmp_store: Path) -> No
         latest = run.param_row_at("fc.weight")
         assert latest is not None and (latest.step, latest.detail_step) == (STEPS - 1, 6)
         assert run.param_row_at("fc.weight", -1) is None
+
+
+def test_step_rows_read_a_window_of_steps(tmp_store: Path) -> None:
+    lrs, _ = _train(tmp_store)
+    with gs.open_store(tmp_store) as run:
+        every = run.step_rows()
+        assert [r.step for r in every] == list(range(STEPS))
+        assert run.step_rows(2, before=5) == every[2:5]
+        assert run.step_rows(before=2) == every[:2]
+        assert run.step_rows(5, before=5) == []
+        assert [list(r.lrs) for r in every] == lrs
