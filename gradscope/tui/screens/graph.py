@@ -46,6 +46,8 @@ GRAPH_ACTIONS = frozenset({"search", "clear_search", "depth", "focus_call", "exp
 class GraphScreen(SearchableScreen):
     """The graph snapshot of the run (meta key ``graph``), or one line saying how to get one."""
 
+    SEARCHED = GraphTree
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus", "depth(1)", "Depth +"),
         Binding("minus", "depth(-1)", "Depth -", show=False),
@@ -239,9 +241,6 @@ class GraphScreen(SearchableScreen):
             )
 
     # -- search ---------------------------------------------------------------------------------
-
-    def searched(self) -> GraphTree:
-        return self.query_one(GraphTree)
 
     def action_search(self) -> None:
         if self.graph is not None:

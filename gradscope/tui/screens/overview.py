@@ -29,6 +29,8 @@ LATEST_ALERTS = 5
 class OverviewScreen(SearchableScreen):
     """The run's curves, then the module/parameter tree; ``/`` narrows it to matching names."""
 
+    SEARCHED = ParamTable
+
     def __init__(self, data: StoreData) -> None:
         super().__init__(data)
         self._pending: str | None = None
@@ -86,9 +88,6 @@ class OverviewScreen(SearchableScreen):
     def _go_to(self, key: str) -> None:
         self.action_clear_search()
         self.query_one(ParamTable).focus_key(key)
-
-    def searched(self) -> ParamTable:
-        return self.query_one(ParamTable)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         table = self.query_one(ParamTable)

@@ -23,9 +23,12 @@ class SearchableScreen(DashboardScreen):
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
+    #: The widget class of the list the search narrows (it takes the focus back on close).
+    SEARCHED: ClassVar[type[Widget]]
+
     def searched(self) -> Widget:
         """The list the search narrows: it takes the focus back when the search line closes."""
-        raise NotImplementedError
+        return self.query_one(self.SEARCHED)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
