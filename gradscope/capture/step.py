@@ -84,6 +84,9 @@ class StepPath:
         self.tracker: BackwardTracker | None = None
         self.probes: Probes | None = None
         self.modules: ModuleWatcher | None = None
+        #: What the step's last ``backward()`` ran on (``leaf``: a tensor with no history,
+        #: ``graph``: anything else), kept to tell a loss cut from the model from a missing one.
+        self._backward_root: str | None = None
 
     def attach(self, hooks: HookGroup) -> None:
         """Make the backward tracker, the probes and the module watcher, hooked into ``hooks``."""
@@ -237,8 +240,12 @@ class StepPath:
             f"optimizer{index}:{type(self._parts.optimizers[index]).__name__}",
             self._parts.reg.owned[index],
             grads_ready=not self._grads_after_step(index),
+            backward_root=self._backward_root if self._no_param_reached() else None,
             check_modes=index == 0 and (step < PROBE_STEPS or self.logged(step)),
         )
+
+    def _no_param_reached(self) -> bool:
+        return self.tracker is not None and self.tracker.n_backward == 0
 
     # -- backward passes ----------------------------------------------------------------------
 
@@ -259,6 +266,7 @@ class StepPath:
         if self.closed:
             return
         self.finish_manual_update()
+        self._backward_root = "leaf" if _root_is_leaf(tensors) else "graph"
         send = self._send
         if send.in_closure and send.closure_loss is None:
             send.closure_loss = self._parts.instruments["loss"].run(scalar_root, tensors)
@@ -295,6 +303,7 @@ class StepPath:
             if self.probes is not None:
                 self._parts.instruments["probes"].run(self.probes.end_step)
             self.step += 1
+            self._backward_root = None
             self._parts.flight.forget_before(self.step - 1)
             self._carry.active = self.step < PROBE_STEPS + 2 or self.logged()
             self._begin_module_step()
@@ -369,3 +378,10 @@ def _has_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether ``step()`` was called with a closure (``args[0]`` is the optimizer itself)."""
     closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
     return closure is not None
+
+
+def _root_is_leaf(tensors: Any) -> bool:
+    """Whether ``backward()`` ran on a tensor with no autograd history (a re-made loss)."""
+    if isinstance(tensors, (tuple, list)) and len(tensors) == 1:
+        tensors = tensors[0]
+    return isinstance(tensors, torch.Tensor) and tensors.grad_fn is None

@@ -70,15 +70,21 @@ class StepChecks:
         *,
         grads_ready: bool,
         check_modes: bool,
+        backward_root: str | None = None,
     ) -> None:
         """Facts at an optimizer step: missing or carried gradients, modules left in eval mode.
 
         ``grads_ready``: the gradients of this step are in ``.grad`` already (not so for LBFGS
-        or a closure, which compute them inside ``step()``).
+        or a closure, which compute them inside ``step()``). ``backward_root``: a backward pass
+        ran since the last step but reached no watched parameter, on a ``leaf`` (a tensor with
+        no history) or on a ``graph`` cut from the model.
         """
         if wps and grads_ready:
             if all(wp.param.grad is None for wp in wps):
-                self.once(step, "step_without_grad", where, {"n_params": len(wps)})
+                details: dict[str, Any] = {"n_params": len(wps)}
+                if backward_root is not None:
+                    details["backward_root"] = backward_root
+                self.once(step, "step_without_grad", where, details)
             self.carried(step, where, wps)
         if check_modes:
             evals = [(p, type(m).__name__, any(q.requires_grad for q in m.parameters()))

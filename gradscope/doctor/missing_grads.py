@@ -108,11 +108,12 @@ def outermost_cut(ctx: Context, module: str, silent: set[str]) -> str:
     trained = set(ctx.trained)
     for i in range(1, len(parts) + 1):
         path = ".".join(parts[:i])
-        inside = [p for p in trained if _within(ctx.param_info[p].module, path)]
+        inside = [p for p in trained if within(ctx.param_info[p].module, path)]
         if inside and all(p in silent for p in inside):
             return path
     return module
 
 
-def _within(module: str, path: str) -> bool:
-    return module == path or module.startswith(f"{path}.")
+def within(module: str, path: str) -> bool:
+    """Whether ``module`` is ``path`` or inside it (everything is inside the root, ``""``)."""
+    return not path or module == path or module.startswith(f"{path}.")

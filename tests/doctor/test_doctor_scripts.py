@@ -68,6 +68,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "update_ratio_layernorm": ("update-ratio", "optimizer0:AdamW.group0"),
     # a whole decoder of several layers left out: one alert at the decoder
     "param_not_in_optimizer_decoder": ("param-not-in-optimizer", "decoder"),
+    # torch.tensor(loss.item(), requires_grad=True): the whole model is cut from the loss
+    "graph_break_loss_item": ("graph-break", "Regressor"),
+    # loss on argmax predictions, requires_grad_ switched on to make backward run
+    "graph_break_argmax_loss": ("graph-break", "Sequential"),
 }
 
 
@@ -162,3 +166,15 @@ def test_demo_bug_showcases_are_diagnosed(
 ) -> None:
     alerts = doctor_json(script_stores[showcase])
     assert [(a["code"], a["where"]) for a in alerts] == [(code, where)]
+
+
+def test_a_loss_cut_from_the_model_is_told_from_a_missing_backward(
+    script_stores: dict[str, Path],
+) -> None:
+    cut = {a["code"]: a for a in doctor_json(script_stores["graph_break_loss_item_bug"])}
+    assert set(cut) == {"graph-break", "step-without-grad"}
+    assert "torch.tensor(loss.item(), requires_grad=True)" in cut["graph-break"]["message"]
+    assert "graph-break" in cut["step-without-grad"]["message"]
+    missing = doctor_json(script_stores["step_without_grad_bug"])
+    assert [a["code"] for a in missing] == ["step-without-grad"]
+    assert "zero_grad" in missing[0]["message"]

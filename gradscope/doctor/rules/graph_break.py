@@ -7,19 +7,26 @@ gradient while the rest of the model trains. The graph-break capture names the m
 the path ends (``graph_break`` facts); parameters no watched optimizer updates are left out (a
 backbone run under ``no_grad`` on purpose and kept out of the optimizer). Without those facts,
 a module that ran while none of its parameters ever got a gradient is reported itself.
+
+When ``backward()`` ran but reached none of an optimizer's parameters, the loss itself was cut
+from the model (``torch.tensor(loss.item(), requires_grad=True)``, ``loss.requires_grad_()``
+on a value computed through ``argmax``, a detached output): the cut is reported at the module
+holding those parameters, the whole model as a rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gradscope.doctor.context import Context, name_list
+from gradscope.doctor.context import Context, common_module, name_list
 from gradscope.doctor.missing_grads import (
     CUT_REASONS,
     break_groups,
     break_reason,
+    canonical,
     outermost_cut,
     silent_params,
+    within,
 )
 from gradscope.records import Alert
 
@@ -67,6 +74,64 @@ def check(ctx: Context) -> Iterator[Alert]:
             params=names,
             reason=reason,
         )
+    yield from _loss_cut(ctx)
+
+
+LEAF = (
+    "`backward()` ran on a loss with no autograd history: a tensor made from a value "
+    "(`torch.tensor(loss.item(), requires_grad=True)`, or `requires_grad` switched on for a "
+    "loss computed from `argmax`, `.round().long()` or a detached output)"
+)
+GRAPH = (
+    "`backward()` ran on a loss whose autograd history never reaches {model}: its output was "
+    "cut on the way (`.detach()`, `.data`, `torch.no_grad()`, `.numpy()`, `argmax`, a comparison)"
+)
+
+
+def _loss_cut(ctx: Context) -> Iterator[Alert]:
+    """``graph-break`` for a loss that reaches none of an optimizer's parameters."""
+    groups = {o.index: [n for g in o.groups for n in g.params] for o in ctx.optimizers}
+    for event in ctx.events("step_without_grad"):
+        root = event.details.get("backward_root")
+        if root is None:
+            continue
+        names = [n for n in (canonical(ctx, p) for p in _params_of(event.where, groups)) if n]
+        module = _outermost_holding(ctx, names)
+        label = ctx.quoted(module)
+        what = LEAF if root == "leaf" else GRAPH.format(model=label)
+        yield ctx.alert(
+            CODE,
+            "error",
+            ctx.label(module),
+            event.step,
+            f"{what}. So no parameter of {label} gets a gradient, every `{event.where}` step "
+            "changes nothing and the model never learns. Fix: compute the loss from the "
+            "model's output tensor itself and call `loss.backward()` on it, with no "
+            "`.item()`, re-made tensor or `requires_grad_()` in between; for a discrete "
+            "prediction (`argmax`, rounding), train on the logits and round only to report.",
+            params=names,
+            reason="loss-cut",
+        )
+
+
+def _outermost_holding(ctx: Context, names: list[str]) -> str:
+    """The outermost module all of whose trained parameters are in ``names`` (the model, when
+    the optimizer holds all of it)."""
+    deepest = common_module([ctx.param_info[n].module for n in names])
+    parts = deepest.split(".") if deepest else []
+    cut = set(names)
+    for i in range(len(parts) + 1):
+        path = ".".join(parts[:i])
+        inside = [p for p in ctx.trained if within(ctx.param_info[p].module, path)]
+        if set(inside) <= cut:
+            return path
+    return deepest
+
+
+def _params_of(where: str, groups: dict[int, list[str]]) -> list[str]:
+    """The parameter names of the optimizer an event names (``optimizer0:SGD``)."""
+    index = where.partition(":")[0].removeprefix("optimizer")
+    return groups.get(int(index), []) if index.isdigit() else []
 
 
 def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:

@@ -25,8 +25,17 @@ MESSAGE = (
 )
 
 
+#: When ``backward()`` did run but reached none of the parameters (``graph-break`` names it).
+CUT = (
+    "At step {step} `{where}` stepped while none of its {n} parameters had a gradient: "
+    "`backward()` ran, but on a loss cut from the model, so the step changed nothing and the "
+    "model did not learn. The `graph-break` alert names the cut; fix it there."
+)
+
+
 def check(ctx: Context) -> Iterator[Alert]:
     for event in ctx.events("step_without_grad"):
         n = event.details.get("n_params", "its")
-        text = MESSAGE.format(step=event.step, where=event.where, n=n)
+        template = CUT if event.details.get("backward_root") else MESSAGE
+        text = template.format(step=event.step, where=event.where, n=n)
         yield ctx.event_alert(CODE, "error", event, text, n_params=n)
