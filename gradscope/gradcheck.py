@@ -3,10 +3,13 @@
 The verdict is ``torch.autograd.gradcheck``'s own, in double precision. When it fails, the
 Jacobians are recomputed (finite differences against the Function's backward) to name the input
 and the element where they disagree most, which is what one needs to find the wrong line.
+A Function whose forward is flat (``sign``, ``round``: every finite difference is 0) has a
+backward that cannot be its derivative on purpose (a straight-through estimator); it passes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -135,6 +138,14 @@ def _explain(
                 flat[k] = orig
                 jac[:, k] = (plus - minus) / (2 * eps)
             numerical[i] = jac
+    if all(not bool(jac.any()) for jac in numerical.values()):
+        return GradcheckResult(
+            name, True,
+            f"{name}'s forward is flat (piecewise constant: its finite differences are 0 "
+            "everywhere), so its backward is a surrogate gradient by design, as in a "
+            "straight-through estimator",
+            skipped="surrogate gradient",
+        )  # fmt: skip
     out = _outputs(apply, xs)
     worst: tuple[float, int, int, int, float, float] | None = None
     for i in diff:
@@ -181,13 +192,45 @@ def is_user_function(cls: type) -> bool:
     return not any(marker in path for marker in _LIBRARY_MARKERS)
 
 
+def batch_slice(inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``inputs`` cut to their first rows so the check stays affordable, or ``None`` when that
+    cannot be done (they are small enough already, or share no batch dimension).
+
+    Finite differences cost a forward pass per input element, so a training batch (256 rows
+    of 32 features) is too large to check whole; the Function's backward is as right or wrong
+    on its first rows. Every floating-point tensor whose first dimension is the batch size is
+    cut, the others (weights, scalars) are passed on whole.
+    """
+    tensors = [x for x in inputs if isinstance(x, torch.Tensor) and x.is_floating_point()]
+    size = sum(x.numel() for x in tensors)
+    if size <= MAX_ELEMENTS or not tensors or tensors[0].dim() == 0:
+        return None
+    batch = tensors[0].shape[0]
+    rows = [x for x in tensors if x.dim() > 0 and x.shape[0] == batch]
+    fixed = size - sum(x.numel() for x in rows)
+    per_row = sum(x.numel() for x in rows) // max(batch, 1)
+    keep = (MAX_ELEMENTS - fixed) // per_row if per_row else 0
+    if batch < 2 or keep < 1:
+        return None
+    keep = min(keep, 8, batch - 1)
+    return tuple(
+        x[:keep]
+        if isinstance(x, torch.Tensor)
+        and x.is_floating_point()
+        and x.dim() > 0
+        and x.shape[0] == batch
+        else x
+        for x in inputs
+    )
+
+
 def check_in_isolation(cls: type, inputs: tuple[Any, ...]) -> GradcheckResult:
     """:func:`check_function` as the automatic check runs it during training: on a forked RNG
     (the training's random stream is left exactly where it was), and with every forward call
     drawing the same random numbers, so a Function that samples (a custom dropout) is judged
-    on one consistent draw instead of on the noise between draws."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
-    with torch.random.fork_rng(devices=devices):
+    on one consistent draw instead of on the noise between draws. A batch too large to check
+    is checked on its first rows (:func:`batch_slice`)."""
+    with _forked_rng():
         apply = cls.apply  # type: ignore[attr-defined]
 
         def seeded(*xs: Any) -> Any:
@@ -195,4 +238,22 @@ def check_in_isolation(cls: type, inputs: tuple[Any, ...]) -> GradcheckResult:
             return apply(*xs)
 
         seeded.__qualname__ = _name(cls)
+        smaller = batch_slice(inputs)
+        if smaller is not None and _runs(seeded, smaller):
+            inputs = smaller
         return check_function(seeded, *inputs)
+
+
+def _forked_rng() -> contextlib.AbstractContextManager[None]:
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    return torch.random.fork_rng(devices=devices)
+
+
+def _runs(apply: Callable[..., Any], inputs: tuple[Any, ...]) -> bool:
+    """Whether ``apply`` runs on ``inputs`` (a Function may need the whole batch)."""
+    try:
+        with torch.no_grad():
+            apply(*_prepare(inputs))
+    except Exception:
+        return False
+    return True

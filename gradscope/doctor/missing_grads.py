@@ -12,6 +12,7 @@ ran yet got nothing was cut somewhere after it.
 from __future__ import annotations
 
 from gradscope.doctor.context import Context
+from gradscope.records import Event
 
 #: Reasons that make a break a ``graph-break``.
 CUT_REASONS = frozenset({"detach", "data", "no-grad", "numpy", "item", "unreachable",
@@ -36,6 +37,25 @@ def break_reason(details: dict[str, object]) -> str:
     return str(details.get("reason", "")).replace("_", "-")
 
 
+def break_facts(ctx: Context) -> list[Event]:
+    """The ``graph_break`` facts: those recorded, then the cuts of the first step's graph.
+
+    The first step's graph (kept in the store) knows why a parameter was out of reach of that
+    step's loss, ``torch.no_grad()`` inside forward for one; its cuts count only for parameters
+    that never got a gradient at any logged step (a GAN's generator is out of reach of the
+    discriminator's first loss, and learns all the same).
+    """
+    facts = list(ctx.events("graph_break"))
+    graph = ctx.graph or {}
+    for b in graph.get("breaks") or []:
+        reason = break_reason(b)
+        name = canonical(ctx, str(b.get("param", "")))
+        if reason in CUT_REASONS and name is not None and name not in ctx.grad_params:
+            details = {k: b.get(k) for k in ("module", "reason", "detail")}
+            facts.append(Event(0, "graph_break", name, details))
+    return facts
+
+
 def break_groups(ctx: Context, reasons: frozenset[str] | set[str]) -> Found:
     """Module → ``[(parameter, step)]`` of the ``graph_break`` facts with one of ``reasons``.
 
@@ -43,7 +63,7 @@ def break_groups(ctx: Context, reasons: frozenset[str] | set[str]) -> Found:
     """
     trained = set(ctx.trained)
     out: Found = {}
-    for event in ctx.events("graph_break"):
+    for event in break_facts(ctx):
         reason = break_reason(event.details)
         name = canonical(ctx, event.where)
         if reason not in reasons or name is None or name not in trained:
@@ -69,7 +89,7 @@ def silent_params(ctx: Context) -> dict[str, str]:
         return {}
     explained = {
         canonical(ctx, e.where)
-        for e in ctx.events("graph_break")
+        for e in break_facts(ctx)
         if e.details.get("reason") not in (None, "unknown")
     }
     out: dict[str, str] = {}

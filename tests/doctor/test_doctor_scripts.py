@@ -72,6 +72,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "graph_break_loss_item": ("graph-break", "Regressor"),
     # loss on argmax predictions, requires_grad_ switched on to make backward run
     "graph_break_argmax_loss": ("graph-break", "Sequential"),
+    # torch.no_grad() around the stem inside forward: named at the stem, not at its conv
+    "graph_break_no_grad_stem": ("graph-break", "stem"),
+    # a wrong backward met on a 256-row batch: checked on the batch's first rows
+    "custom_function_gradcheck_batch": ("custom-function-gradcheck", "SoftClip"),
 }
 
 

@@ -3,7 +3,8 @@
 The scope runs ``gs.check_function`` (``torch.autograd.gradcheck`` in float64 on a small slice)
 once for each custom Function it meets; a failure names the input and element where the
 analytical and numerical derivatives disagree most. A Function too large to check is reported
-as ``info``, with the call that checks it on a small example.
+as ``info``, with the call that checks it on a small example; so is one whose forward is flat
+(a straight-through estimator, whose backward is a surrogate on purpose).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ def check(ctx: Context) -> Iterator[Alert]:
     for event in ctx.events("custom_function"):
         d = event.details
         name = str(d.get("function") or event.where)
-        if d.get("skipped"):
+        if d.get("skipped") == "surrogate gradient":
+            yield ctx.event_alert(
+                CODE,
+                "info",
+                event,
+                f"{d.get('message', name)}; gradscope does not judge it.",
+                skipped=d.get("skipped"),
+            )
+        elif d.get("skipped"):
             yield ctx.event_alert(
                 CODE,
                 "info",

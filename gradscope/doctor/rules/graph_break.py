@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from gradscope.doctor.context import Context, common_module, name_list
 from gradscope.doctor.missing_grads import (
     CUT_REASONS,
+    break_facts,
     break_groups,
     break_reason,
     canonical,
@@ -49,21 +50,43 @@ GENERIC = (
 )
 
 
+#: What happened at the cut, by reason.
+WHAT = {
+    "no-grad": "`{label}` ran under `torch.no_grad()` inside the training forward, which cuts "
+    "it from the graph",
+    "detach": "`{label}`'s output was detached (`.detach()`) before it reached the loss",
+    "data": "`{label}`'s output reached the loss through `.data`, which has no autograd history",
+    "numpy": "`{label}`'s output went through NumPy and back, which drops its autograd history",
+    "item": "`{label}`'s output went through `.item()` and back into a new tensor, which drops "
+    "its autograd history",
+}
+
+
 def check(ctx: Context) -> Iterator[Alert]:
-    groups = break_groups(ctx, CUT_REASONS)
+    never = {p for p in ctx.trained if p not in ctx.grad_params}
+    groups: dict[str, list[tuple[str, int | None]]] = {}
+    reasons: dict[str, tuple[str, str]] = {}
+    facts = _reasons(ctx)
+    for module, found in break_groups(ctx, CUT_REASONS).items():
+        outer = outermost_cut(ctx, module, never)
+        groups.setdefault(outer, []).extend(found)
+        fact = facts.get(module)
+        if fact is not None:
+            # the capture's own sentence names the module it saw; an outer one gets ours
+            reasons.setdefault(outer, fact if outer == module else (fact[0], ""))
     silent = silent_params(ctx)
     for name, kind in silent.items():
         if kind == "cut":
             module = outermost_cut(ctx, ctx.param_info[name].module, set(silent))
             groups.setdefault(module, []).append((name, None))
-    reasons = _reasons(ctx)
     for module, found in groups.items():
         names = [n for n, _ in found]
         step = min((s for _, s in found if s is not None), default=None)
         label = ctx.label(module)
         reason, detail = reasons.get(module, ("unreachable", ""))
         fix = FIXES.get(reason, GENERIC).format(m=module.rpartition(".")[2] or "model")
-        what = detail or f"`{label}` ran, but its output never reached the loss with its history"
+        what = detail or WHAT.get(reason, "").format(label=label)
+        what = what or f"`{label}` ran, but its output never reached the loss with its history"
         yield ctx.alert(
             CODE,
             "error",
@@ -137,7 +160,7 @@ def _params_of(where: str, groups: dict[int, list[str]]) -> list[str]:
 def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:
     """Module → (reason, capture's own sentence) of its first graph-break fact."""
     out: dict[str, tuple[str, str]] = {}
-    for event in ctx.events("graph_break"):
+    for event in break_facts(ctx):
         module = str(event.details.get("module") or "")
         reason = break_reason(event.details)
         if reason in CUT_REASONS:
