@@ -117,6 +117,13 @@ class BackwardTracker:
         tensor = source() if source is not None else None
         return tensor is not None and any(s() is tensor for s in self._sources)
 
+    def rebase_probe(self) -> None:
+        """Another optimizer moved parameters (a GAN's generator, the next model of a script
+        that trains several): that is not the step's own weights moving between its passes."""
+        if self._probe is not None:
+            param = self._probe[0]
+            self._probe = (param, param._version)
+
     @property
     def in_backward(self) -> bool:
         return self._active

@@ -94,9 +94,9 @@ class ParamRegistry:
         owned = {wp.index for wps in self.owned for wp in wps}
         self.orphans = [wp for wp in self.params if wp.index not in owned]
 
-    def at_step(self, index: int) -> list[WatchedParam]:
-        """What an optimizer's step reads: its parameters, plus the orphans at the first's."""
-        return self.owned[index] + (self.orphans if index == 0 else [])
+    def at_step(self, index: int, *, orphans: bool) -> list[WatchedParam]:
+        """What an optimizer's step reads: its parameters, plus the orphans at the clock's."""
+        return self.owned[index] + (self.orphans if orphans else [])
 
     def summary(self, models: Mapping[str, nn.Module]) -> dict[str, Any]:
         """Run-level sizes for the store's meta table."""

@@ -80,6 +80,11 @@ class StepPath:
         self.opt_steps: list[int] = []
         self.opt_index: dict[int, int] = {}  # id(optimizer) → index; held in the scope's list
         self._trailing: dict[int, bool] = {}
+        #: The optimizer whose steps are the steps (the first, until another one steps twice
+        #: in a row without it: a script that trains several models one after the other), and
+        #: how many times each other optimizer stepped since it last did.
+        self.clock = 0
+        self._since_clock: dict[int, int] = {}
         self._closure_step: dict[int, bool] = {}
         self.tracker: BackwardTracker | None = None
         self.probes: Probes | None = None
@@ -152,15 +157,16 @@ class StepPath:
                 return
             try:
                 if pre:
+                    self._take_clock(index)
                     self._closure_step[index] = _has_closure(args, kwargs)
-                    if index == 0:
+                    if index == self.clock:
                         send = self._send
                         send.in_closure = self._closure_step[index]
                         send.closure_loss = None
                         # backward passes before step() (accumulated micro-batches) count too
                         send.roots_before_closure = len(self.tracker.roots) if self.tracker else 0
                     self._sync_groups(index)
-                elif index == 0:
+                elif index == self.clock:
                     self._send.in_closure = False
                 self._step_started(index) if pre else self._step_finished(index)
             except InstrumentError:
@@ -183,13 +189,26 @@ class StepPath:
             self._parts.optimizers[index], torch.optim.LBFGS
         ) or self._closure_step.get(index, False)
 
+    def _take_clock(self, index: int) -> None:
+        """Make ``index`` the clock when it steps a second time with no step of the clock in
+        between: the model trained before is done (one optimizer per phase or per layer).
+
+        A GAN's optimizers alternate, so the clock stays; a critic taking several steps per
+        generator step becomes the clock, and its steps are the steps.
+        """
+        if index != self.clock and self._since_clock.get(index, 0) >= 1:
+            self._trailing[self.clock] = True
+            self._trailing[index] = False
+            self.clock = index
+            self._since_clock = {}
+
     def _step_of(self, index: int) -> int:
         """The step an optimizer's statistics belong to.
 
-        An optimizer that first stepped after the first one had (a GAN's generator stepping
+        An optimizer that first stepped after the clock had (a GAN's generator stepping
         after the discriminator) trails it: its step belongs to the step that just closed.
         """
-        if index == 0:
+        if index == self.clock:
             return self.step
         trailing = self._trailing.setdefault(index, self.step > 0)
         return self.step - 1 if trailing else self.step
@@ -199,7 +218,7 @@ class StepPath:
         self._parts.instruments["probes"].run(self._check_before_step, index, step)
         if not self.logged(step):
             return
-        wps = self._parts.reg.at_step(index)
+        wps = self._parts.reg.at_step(index, orphans=index == self.clock)
         detail = self.detail(step)
         if not self._grads_after_step(index):
             self._parts.capture.grads(wps, histogram=detail, step=step, batch=self._send.batch)
@@ -213,7 +232,7 @@ class StepPath:
         if self.logged(step):
             batch = self._send.batch
             if self._grads_after_step(index):
-                wps = self._parts.reg.at_step(index)
+                wps = self._parts.reg.at_step(index, orphans=index == self.clock)
                 self._parts.capture.grads(wps, histogram=self.detail(step), step=step, batch=batch)
             inst = self._parts.instruments["optimizer"]
             if self.detail(step):
@@ -223,10 +242,15 @@ class StepPath:
             inst.run(lambda: batch.groups.extend(group_stats(index, opt, step)))
         self._carry.stepped(self._parts.reg.owned[index])
         self.opt_steps[index] += 1
-        if index == 0:
+        if index == self.clock:
+            self._since_clock = {}
             self.end_step()
-        elif step < self.step:
-            self._send.send(force=True)
+        else:
+            self._since_clock[index] = self._since_clock.get(index, 0) + 1
+            if self.tracker is not None:
+                self.tracker.rebase_probe()
+            if step < self.step:
+                self._send.send(force=True)
 
     def _optimizer_step_count(self, optimizer: Optimizer) -> int | None:
         for i, o in enumerate(self._parts.optimizers):
@@ -241,7 +265,7 @@ class StepPath:
             self._parts.reg.owned[index],
             grads_ready=not self._grads_after_step(index),
             backward_root=self._backward_root if self._no_param_reached() else None,
-            check_modes=index == 0 and (step < PROBE_STEPS or self.logged(step)),
+            check_modes=index == self.clock and (step < PROBE_STEPS or self.logged(step)),
         )
 
     def _no_param_reached(self) -> bool:
@@ -325,7 +349,9 @@ class StepPath:
                 "n_backward": self.tracker.n_backward if self.tracker is not None else 0,
                 "logged": logged,
                 "detail_reason": self._parts.flight.reason(step) if logged else None,
-                "lrs": group_lrs(self._parts.optimizers[0]) if self._parts.optimizers else (),
+                "lrs": group_lrs(self._parts.optimizers[self.clock])
+                if self._parts.optimizers
+                else (),
             }
         )
         self._last_end = now

@@ -733,3 +733,51 @@ def test_watch_rejects_every_zero(tmp_store: Path) -> None:
     assert "every must be a positive integer" in str(info.value)
     assert "every=0" in str(info.value)
     assert not tmp_store.exists()
+
+
+def test_models_trained_one_after_the_other_each_get_their_steps(tmp_store: Path) -> None:
+    """One optimizer per phase (a tutorial's successive models, a per-layer optimizer): the
+    second phase's steps are steps of their own, not folded into the first phase's last."""
+    torch.manual_seed(0)
+    first, second = nn.Linear(4, 1), nn.Linear(4, 1)
+    models = nn.ModuleDict({"first": first, "second": second})
+    opt_first = torch.optim.SGD(first.parameters(), lr=0.05)
+    opt_second = torch.optim.SGD(second.parameters(), lr=0.05)
+    losses = []
+    with gs.watch(models, [opt_first, opt_second], store=tmp_store) as scope:
+        for model, opt in ((first, opt_first), (second, opt_second)):
+            for _ in range(6):
+                x = torch.randn(8, 4)
+                opt.zero_grad()
+                loss = F.mse_loss(model(x), x.sum(1, keepdim=True))
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        assert scope.step == 11  # the second phase's first step trails the first phase's last
+    run = gs.open_store(tmp_store)
+    steps, values = run.series("loss")
+    assert steps == list(range(11))
+    assert values[-5:] == close_to(losses[-5:])
+    steps, _ = run.series("grad_norm", "second.weight")
+    assert steps[-5:] == list(range(6, 11))
+
+
+def test_a_gan_keeps_the_first_optimizer_as_the_clock(tmp_store: Path) -> None:
+    """Optimizers that alternate step together: one step per round, whatever their order."""
+    torch.manual_seed(0)
+    gen, disc = Generator(), Critic()
+    opt_g = torch.optim.Adam(gen.parameters(), lr=1e-3)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    bce = F.binary_cross_entropy_with_logits
+    with gs.watch(nn.ModuleDict({"g": gen, "d": disc}), [opt_g, opt_d], store=tmp_store) as scope:
+        for _ in range(5):
+            real, z = torch.randn(4, 3), torch.randn(4, 2)
+            opt_g.zero_grad()
+            bce(disc(gen(z)), torch.ones(4, 1)).backward()
+            opt_g.step()
+            opt_d.zero_grad()
+            fake = gen(z).detach()
+            loss_d = bce(disc(real), torch.ones(4, 1)) + bce(disc(fake), torch.zeros(4, 1))
+            loss_d.backward()
+            opt_d.step()
+        assert scope.step == 5
