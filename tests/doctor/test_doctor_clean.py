@@ -21,6 +21,7 @@ CORRECT = [
     "ok_vae_soft_targets",  # sigmoid + binary cross-entropy against pixel intensities in [0, 1]
     "ok_slow_start",  # a small lr, 30 steps: still at chance because the weights hardly moved
     "ok_ste_function",  # a sign Function with a straight-through (surrogate) backward
+    "ok_manual_then_optimizer",  # tensors updated by hand, then a model with an optimizer
     "gan",  # two models, two optimizers, D's gradients from G's loss reset by zero_grad
 ]
 
