@@ -246,7 +246,8 @@ class Probes:
             "scheduler_step",
             type(scheduler).__name__,
             {"scheduler": type(scheduler).__name__, "optimizer_steps": steps,
-             "optimizer": type(optimizer).__name__, "earlier_calls": max(earlier, 0)},
+             "optimizer": type(optimizer).__name__, "earlier_calls": max(earlier, 0),
+             "state_steps": _state_steps(optimizer)},
         )  # fmt: skip
 
     def _scaler_updated(self, scaler: Any, *args: Any, **kwargs: Any) -> None:
@@ -276,3 +277,14 @@ class Probes:
             step = self._step() if skipped else max(self._step() - 1, 0)
             self._emit("amp_scale", "GradScaler", {"scale": value, "skipped": skipped,
                        "step": step, "n": self._scale_changes})  # fmt: skip
+
+
+def _state_steps(optimizer: Any) -> int | None:
+    """The steps an optimizer's state has counted (Adam's ``step``), loaded checkpoint included;
+    ``None`` for one that keeps no count (SGD)."""
+    counts = []
+    for state in getattr(optimizer, "state", {}).values():
+        step = state.get("step") if isinstance(state, dict) else None
+        if step is not None:
+            counts.append(int(step.item() if isinstance(step, torch.Tensor) else step))
+    return max(counts) if counts else None

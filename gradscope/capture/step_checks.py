@@ -40,7 +40,10 @@ class StepChecks:
         self._pending = pending
         self._instrument = instrument
         self._reported: set[tuple[str, str]] = set()
-        self._mode_modules: list[tuple[str, nn.Module]] = []
+        #: Dropout/BatchNorm modules: path, module, and the model they belong to.
+        self._mode_modules: list[tuple[str, nn.Module, nn.Module]] = []
+        #: (model, optimizer) → whether the optimizer trains any parameter of the model.
+        self._trains: dict[tuple[int, str], bool] = {}
 
     def event(self, step: int, kind: str, where: str, details: dict[str, Any]) -> None:
         self._emit(Event(step, kind, where, details))
@@ -58,9 +61,10 @@ class StepChecks:
             self._reported.add(key)
             self.event(step, kind, where, details)
 
-    def add_modules(self, modules: Iterable[tuple[str, nn.Module]]) -> None:
-        """Keep the modules whose result depends on train/eval mode (Dropout, BatchNorm)."""
-        self._mode_modules += [(p, m) for p, m in modules if is_mode_dependent(m)]
+    def add_modules(self, modules: Iterable[tuple[str, nn.Module]], model: nn.Module) -> None:
+        """Keep the modules of ``model`` whose result depends on train/eval mode (Dropout,
+        BatchNorm)."""
+        self._mode_modules += [(p, m, model) for p, m in modules if is_mode_dependent(m)]
 
     def before_step(
         self,
@@ -88,13 +92,23 @@ class StepChecks:
             self.carried(step, where, wps)
         if check_modes:
             evals = [(p, type(m).__name__, any(q.requires_grad for q in m.parameters()))
-                     for p, m in self._mode_modules if not m.training]  # fmt: skip
+                     for p, m, model in self._mode_modules
+                     if not m.training and self._trained_by(model, where, wps)]  # fmt: skip
             if evals:
                 self.once(step, "eval_mode_step", where, {
                     "modules": [p for p, _, _ in evals],
                     "types": [t for _, t, _ in evals],
                     "trainable": [bool(tr) for _, _, tr in evals],
                 })  # fmt: skip
+
+    def _trained_by(self, model: nn.Module, where: str, wps: list[WatchedParam]) -> bool:
+        """Whether the optimizer ``where`` (holding ``wps``) trains part of ``model``: a model
+        trained before (an earlier fold, left in eval mode) is not this step's business."""
+        key = (id(model), where)
+        if key not in self._trains:
+            ids = {id(wp.param) for wp in wps}
+            self._trains[key] = any(id(p) in ids for p in model.parameters())
+        return self._trains[key]
 
     def carried(
         self,

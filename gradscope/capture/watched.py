@@ -109,7 +109,7 @@ class Watched:
         ]
         if opts.activations and self._path.modules is not None:
             self._path.modules.attach(modules)
-        self._checks.add_modules(modules)
+        self._checks.add_modules(modules, model)
         self._parts.writer.put("modules", module_infos(modules))
         self._path.attach_new()
         self._parts.reg.assign_owners(self._parts.optimizers)

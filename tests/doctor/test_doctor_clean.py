@@ -22,6 +22,8 @@ CORRECT = [
     "ok_slow_start",  # a small lr, 30 steps: still at chance because the weights hardly moved
     "ok_ste_function",  # a sign Function with a straight-through (surrogate) backward
     "ok_manual_then_optimizer",  # tensors updated by hand, then a model with an optimizer
+    "ok_resumed_scheduler",  # optimizer and scheduler rebuilt and loaded from a checkpoint
+    "ok_cross_validation_folds",  # a fresh model per fold; the last fold's left in eval mode
     "gan",  # two models, two optimizers, D's gradients from G's loss reset by zero_grad
 ]
 

@@ -6,7 +6,9 @@ records how many steps the optimizer had made when the scheduler first stepped, 
 times the scheduler had been stepped before gradscope was listening: ``gradscope run`` attaches
 at the model's first forward, so a scheduler stepped at the top of the first epoch was stepped
 before any ``optimizer.step()``. ``ReduceLROnPlateau`` is seen too. A GradScaler that skipped
-the first steps (inf gradients) delays ``optimizer.step()`` on purpose; that is not reported.
+the first steps (inf gradients) delays ``optimizer.step()`` on purpose; that is not reported,
+nor is a scheduler resumed from a checkpoint along with its optimizer, whose state counts more
+steps than the run has seen (the scheduler's earlier calls came after those steps).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def check(ctx: Context) -> Iterator[Alert]:
         early = event.details.get("optimizer_steps") == 0
         if not early and not event.details.get("earlier_calls"):
             continue
+        if not early and _resumed(event.details):
+            continue  # scheduler and optimizer both loaded from a checkpoint
         if early and any(s <= event.step for s in ctx.amp_skipped):
             continue  # the scaler skipped the first optimizer steps, not the user's order
         sched = event.details.get("scheduler", event.where)
@@ -39,3 +43,9 @@ def check(ctx: Context) -> Iterator[Alert]:
             scheduler=sched,
             optimizer=opt,
         )
+
+
+def _resumed(details: dict[str, object]) -> bool:
+    state = details.get("state_steps")
+    steps = details.get("optimizer_steps")
+    return isinstance(state, int) and isinstance(steps, int) and state > steps
