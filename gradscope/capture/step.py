@@ -13,6 +13,7 @@ live doctor then looks at the new step.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,9 @@ class StepPath:
         #: What the step's last ``backward()`` ran on (``leaf``: a tensor with no history,
         #: ``graph``: anything else), kept to tell a loss cut from the model from a missing one.
         self._backward_root: str | None = None
+        #: Parameters of a watched model that are neither watched nor in an optimizer, by
+        #: name, as last seen (a layer built inside forward() is a new one at every call).
+        self._unwatched: dict[str, weakref.ref[torch.Tensor]] = {}
 
     def attach(self, hooks: HookGroup) -> None:
         """Make the backward tracker, the probes and the module watcher, hooked into ``hooks``."""
@@ -259,6 +263,8 @@ class StepPath:
         return None
 
     def _check_before_step(self, index: int, step: int) -> None:
+        if index == self.clock and step < PROBE_STEPS:
+            self._check_rebuilt(step)
         self._checks.before_step(
             step,
             f"optimizer{index}:{type(self._parts.optimizers[index]).__name__}",
@@ -267,6 +273,24 @@ class StepPath:
             backward_root=self._backward_root if self._no_param_reached() else None,
             check_modes=index == self.clock and (step < PROBE_STEPS or self.logged(step)),
         )
+
+    def _check_rebuilt(self, step: int) -> None:
+        """Note parameters that a watched model holds, no optimizer does, and that are new
+        objects at each step: a layer created inside ``forward()``."""
+        known = self._parts.reg.by_id
+        held = {id(p) for o in self._parts.optimizers for g in o.param_groups for p in g["params"]}
+        rebuilt: dict[str, list[str]] = {}
+        for prefix, model in self._parts.models.items():
+            for name, p in model.named_parameters():
+                if id(p) in known or id(p) in held or not p.requires_grad:
+                    continue
+                full = f"{prefix}.{name}" if prefix else name
+                before = self._unwatched.get(full)
+                self._unwatched[full] = weakref.ref(p)
+                if before is not None and before() is not p:
+                    rebuilt.setdefault(full.rpartition(".")[0], []).append(full)
+        for module, names in rebuilt.items():
+            self._checks.once(step, "param_rebuilt", module, {"params": names})
 
     def _no_param_reached(self) -> bool:
         return self.tracker is not None and self.tracker.n_backward == 0

@@ -76,6 +76,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "graph_break_no_grad_stem": ("graph-break", "stem"),
     # a wrong backward met on a 256-row batch: checked on the batch's first rows
     "custom_function_gradcheck_batch": ("custom-function-gradcheck", "SoftClip"),
+    # nn.Linear built inside forward(): new parameters at every call, in no optimizer
+    "param_not_in_optimizer_rebuilt": ("param-not-in-optimizer", "head"),
 }
 
 

@@ -36,6 +36,7 @@ def owner(ctx: Context, module: str, missing: set[str]) -> str:
 
 
 def check(ctx: Context) -> Iterator[Alert]:
+    yield from _rebuilt(ctx)
     if not ctx.optimizers:
         return
     missing = [
@@ -70,3 +71,22 @@ def check(ctx: Context) -> Iterator[Alert]:
 def _moved(ctx: Context, name: str) -> bool:
     """Whether ``name``'s recorded weights changed: something updated it."""
     return any(len(set(ctx.series(m, name)[1])) > 1 for m in ("weight_norm", "weight_mean"))
+
+
+def _rebuilt(ctx: Context) -> Iterator[Alert]:
+    """A layer created inside ``forward()``: new parameters at every call, in no optimizer."""
+    for event in ctx.events("param_rebuilt"):
+        names = [str(n) for n in event.details.get("params") or []]
+        attr = event.where.rpartition(".")[2] or "layer"
+        yield ctx.event_alert(
+            CODE,
+            "error",
+            event,
+            f"`{event.where}` is created anew inside forward(): at every call it is a new layer "
+            f"with fresh random weights ({name_list(names)}), which no optimizer holds, so it "
+            "never learns and the model's output goes through a random layer at every step. "
+            f"Create it once in __init__ (`self.{attr} = nn.Linear(...)`) and build the "
+            "optimizer after the model is complete; for a size known only at the first call, "
+            "use a lazy module (`nn.LazyLinear`).",
+            params=names,
+        )
