@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedParameter
 
 from gradscope.records import ModuleInfo, ParamInfo
 
@@ -81,7 +82,8 @@ def collect_params(
     """Every parameter of every model, once, in ``named_parameters()`` order.
 
     With several models each name gets its model's key as prefix. Tied parameters keep the first
-    name and list the others in ``aliases``.
+    name and list the others in ``aliases``. A lazy module's parameters before its first call
+    have no shape yet and are left out; the optimizer built after that call brings them in.
     """
     first: dict[int, tuple[str, str, list[str], torch.Tensor]] = {}
     order: list[int] = []
@@ -98,6 +100,8 @@ def collect_params(
     out: list[WatchedParam] = []
     for key in order:
         name, module, aliases, param = first[key]
+        if isinstance(param, UninitializedParameter):
+            continue  # a lazy module before its first call: watched once an optimizer holds it
         if not any(matches(n, include, exclude) for n in (name, *aliases)):
             continue
         out.append(WatchedParam(len(out), name, tuple(aliases), module, param))
@@ -129,7 +133,11 @@ def module_infos(modules: Iterable[tuple[str, nn.Module]]) -> list[ModuleInfo]:
                 path=path,
                 type=type(module).__name__,
                 parent=parent,
-                n_params=sum(p.numel() for p in module.parameters(recurse=False)),
+                n_params=sum(
+                    p.numel()
+                    for p in module.parameters(recurse=False)
+                    if not isinstance(p, UninitializedParameter)
+                ),
                 buffers=buffers,
             )
         )

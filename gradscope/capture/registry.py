@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from torch import nn
+from torch.nn.parameter import UninitializedParameter
 from torch.optim import Optimizer
 
 from gradscope.capture.naming import WatchedParam, unwrap
@@ -49,8 +50,14 @@ class ParamRegistry:
         return added
 
     def exclude(self, model: nn.Module, kept: Iterable[WatchedParam]) -> None:
+        """Remember the parameters of ``model`` the user's include/exclude left out (a lazy
+        module's, not yet made, are not left out: an optimizer brings them in later)."""
         kept_ids = {id(wp.param) for wp in kept}
-        self.excluded.update(id(p) for p in model.parameters() if id(p) not in kept_ids)
+        self.excluded.update(
+            id(p)
+            for p in model.parameters()
+            if id(p) not in kept_ids and not isinstance(p, UninitializedParameter)
+        )
 
     def remove(self, wps: Iterable[WatchedParam]) -> None:
         """Stop watching ``wps`` (in place: the backward tracker shares :attr:`params`)."""

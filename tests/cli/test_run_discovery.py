@@ -22,7 +22,8 @@ import gradscope as gs
 from gradscope.doctor.cli import doctor_command
 
 SCRIPTS = Path(__file__).parent.parent / "fixtures" / "scripts"
-NAMES = ["raw_linreg", "lbfgs_lstm", "shared_optimizer", "add_param_group", "gradient_penalty"]
+NAMES = ["raw_linreg", "lbfgs_lstm", "shared_optimizer", "add_param_group", "gradient_penalty",
+         "lazy_modules", "two_phases"]  # fmt: skip
 
 #: Runs each script plain, as ``python SCRIPT --save OUT`` would, in one interpreter.
 PLAIN_ALL = """
@@ -152,3 +153,28 @@ def test_gradient_penalty_inputs_are_not_parameters(runs: dict[str, Any]) -> Non
     with gs.open_store(runs["gradient_penalty"]["store"]) as run:
         assert run.params == ["0.weight", "0.bias", "2.weight", "2.bias"]
         assert run.steps == list(range(6))
+
+
+def test_lazy_modules_are_watched_once_they_have_a_shape(runs: dict[str, Any]) -> None:
+    r = runs["lazy_modules"]
+    with gs.open_store(r["store"]) as run:
+        assert len(run.params) == 4
+        assert run.steps == list(range(6))
+        assert run.series("loss")[1] == pytest.approx(printed_losses(r["plain"]), rel=1e-6)
+        for name in run.params:
+            assert run.series("grad_norm", name)[0] == list(range(6))
+
+
+def test_a_second_model_trained_after_the_first_gets_its_own_steps(
+    runs: dict[str, Any],
+) -> None:
+    """Its first step joins the first model's last; every later one is a step of its own."""
+    r = runs["two_phases"]
+    with gs.open_store(r["store"]) as run:
+        assert run.steps == list(range(11))
+        losses = printed_losses(r["plain"])
+        assert run.series("loss")[1][:5] == pytest.approx(losses[:5], rel=1e-6)
+        assert run.series("loss")[1][5:] == pytest.approx(losses[6:], rel=1e-6)
+        second = [n for n in run.params if n.startswith("mlp.")]
+        assert len(second) == 4
+        assert run.series("grad_norm", second[0])[0] == list(range(4, 11))
