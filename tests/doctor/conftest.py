@@ -4,6 +4,8 @@ The fixture scripts are plain training code (no gradscope import) run as ``grads
 them, through :func:`gradscope.runner.run_script`, all in one subprocess: torch's import
 dominates the cost of a script, so one interpreter for all of them keeps the suite fast while
 each script still runs as ``__main__`` in a fresh module namespace, exactly as a user's would.
+Under pytest-xdist the workers share one recording (the first worker to need it makes it, the
+others wait for it), so the scripts run once per session, not once per worker.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from doctor_helpers import with_events
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "doctor"
@@ -70,29 +73,54 @@ def run_scripts(scripts: list[Path], folder: Path) -> dict[str, Path]:
     return stores
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, bool]:
+    """A folder every xdist worker of this session sees, and whether it is recorded already.
+
+    Call under :func:`recording_lock`. Without xdist it is a fresh temporary folder.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return tmp_path_factory.mktemp(name), False
+    folder = tmp_path_factory.getbasetemp().parent / name
+    done = (folder / "recorded").exists()
+    folder.mkdir(exist_ok=True)
+    return folder, done
+
+
+def recording_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> FileLock:
+    return FileLock(str(tmp_path_factory.getbasetemp().parent / f"{name}.lock"))
+
+
 @pytest.fixture(scope="session")
 def script_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Stores of every fixture script, the GAN script and the bug showcases in demos/."""
     scripts = [*sorted(FIXTURES.glob("*.py")), GAN, *sorted(DEMOS.glob("bug_*.py"))]
-    return run_scripts(scripts, tmp_path_factory.mktemp("doctor-scripts"))
+    with recording_lock(tmp_path_factory, "doctor-scripts"):
+        folder, done = shared_folder(tmp_path_factory, "doctor-scripts")
+        if done:
+            return {s.stem: folder / f"{s.stem}.gsdb" for s in scripts}
+        stores = run_scripts(scripts, folder)
+        (folder / "recorded").touch()
+    return stores
 
 
 @pytest.fixture(scope="session")
 def demo_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Stores of the five demo models (GRU and transformer shortened unless
     ``GRADSCOPE_DOCTOR_FULL=1``, which trains every demo for its default steps)."""
-    folder = tmp_path_factory.mktemp("doctor-demos")
     full = os.environ.get("GRADSCOPE_DOCTOR_FULL") == "1"
-    subprocess.run(
-        [sys.executable, "-c", DEMO_ALL, str(folder), "1" if full else "0"],
-        check=True,
-        capture_output=True,
-        env=subprocess_env(),
-        timeout=1800 if full else 1200,
-    )
-    return {
-        name: folder / f"{name}.gsdb" for name in ("linreg", "mlp", "lenet", "gru", "transformer")
-    }
+    names = ("linreg", "mlp", "lenet", "gru", "transformer")
+    with recording_lock(tmp_path_factory, "doctor-demos"):
+        folder, done = shared_folder(tmp_path_factory, "doctor-demos")
+        if not done:
+            subprocess.run(
+                [sys.executable, "-c", DEMO_ALL, str(folder), "1" if full else "0"],
+                check=True,
+                capture_output=True,
+                env=subprocess_env(),
+                timeout=1800 if full else 1200,
+            )
+            (folder / "recorded").touch()
+    return {name: folder / f"{name}.gsdb" for name in names}
 
 
 @pytest.fixture
