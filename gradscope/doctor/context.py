@@ -94,6 +94,14 @@ class Context:
         types = {o.index: o.type for o in self.optimizers}
         return f"optimizer{index}:{types.get(index, 'Optimizer')}"
 
+    def optimizer_params(self, label: str) -> list[str]:
+        """The parameter names of the optimizer an event names (``optimizer0:SGD``)."""
+        index = label.partition(":")[0].removeprefix("optimizer")
+        for opt in self.optimizers:
+            if index.isdigit() and opt.index == int(index):
+                return [n for g in opt.groups for n in g.params]
+        return []
+
     @cached_property
     def model_name(self) -> str:
         models = self.run.meta.get("models") or {}

@@ -113,12 +113,11 @@ GRAPH = (
 
 def _loss_cut(ctx: Context) -> Iterator[Alert]:
     """``graph-break`` for a loss that reaches none of an optimizer's parameters."""
-    groups = {o.index: [n for g in o.groups for n in g.params] for o in ctx.optimizers}
     for event in ctx.events("step_without_grad"):
         root = event.details.get("backward_root")
         if root is None:
             continue
-        names = [n for n in (canonical(ctx, p) for p in _params_of(event.where, groups)) if n]
+        names = [n for n in (canonical(ctx, p) for p in ctx.optimizer_params(event.where)) if n]
         module = _outermost_holding(ctx, names)
         label = ctx.quoted(module)
         what = LEAF if root == "leaf" else GRAPH.format(model=label)
@@ -149,12 +148,6 @@ def _outermost_holding(ctx: Context, names: list[str]) -> str:
         if set(inside) <= cut:
             return path
     return deepest
-
-
-def _params_of(where: str, groups: dict[int, list[str]]) -> list[str]:
-    """The parameter names of the optimizer an event names (``optimizer0:SGD``)."""
-    index = where.partition(":")[0].removeprefix("optimizer")
-    return groups.get(int(index), []) if index.isdigit() else []
 
 
 def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:

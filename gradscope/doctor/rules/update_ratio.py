@@ -13,7 +13,8 @@ none by design; dead or vanishing layers have their own diagnoses). A group whos
 (or the loss) fell to a tiny fraction of where they started has converged (LBFGS on a problem
 it solved), and
 one whose gradients are exactly zero is not slow for its lr (``zero-gradient-flow``); neither is
-judged.
+judged, nor are the parameters of an optimizer that stepped without gradients
+(``step-without-grad``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def measure(ctx: Context) -> dict[str, Any]:
 def check(ctx: Context) -> Iterator[Alert]:
     t = ctx.thresholds
     r = ratios(ctx)
-    low = {n for n, v in r.items() if v < t.update_low}
+    # an optimizer that stepped with no gradient moves nothing: step-without-grad says why
+    stepless = {n for e in ctx.events("step_without_grad") for n in ctx.optimizer_params(e.where)}
+    low = {n for n, v in r.items() if v < t.update_low and n not in stepless}
     high = [n for n, v in r.items() if v > t.update_high and len(ctx.param_info[n].shape) >= 2]
     for opt in ctx.optimizers:
         for group in opt.groups:
