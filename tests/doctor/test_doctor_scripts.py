@@ -78,6 +78,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "custom_function_gradcheck_batch": ("custom-function-gradcheck", "SoftClip"),
     # nn.Linear built inside forward(): new parameters at every call, in no optimizer
     "param_not_in_optimizer_rebuilt": ("param-not-in-optimizer", "head"),
+    # resuming, the optimizer is built over the model the checkpoint then replaces
+    "step_without_grad_reload": ("step-without-grad", "optimizer1:Adam"),
 }
 
 
@@ -184,3 +186,13 @@ def test_a_loss_cut_from_the_model_is_told_from_a_missing_backward(
     missing = doctor_json(script_stores["step_without_grad_bug"])
     assert [a["code"] for a in missing] == ["step-without-grad"]
     assert "zero_grad" in missing[0]["message"]
+
+
+def test_an_optimizer_over_a_replaced_model_is_not_a_small_lr(
+    script_stores: dict[str, Path],
+) -> None:
+    alerts = doctor_json(script_stores["step_without_grad_reload_bug"])
+    assert {(a["code"], a["where"]) for a in alerts} == {
+        ("step-without-grad", "optimizer1:Adam"),
+        ("param-not-in-optimizer", "model"),  # the new model, which no optimizer holds
+    }
