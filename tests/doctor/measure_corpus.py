@@ -13,9 +13,11 @@ user would run it, ``python -m gradscope run SCRIPT --store S.gsdb``, and is jud
 
 Run by hand (not collected by pytest):
 ``python tests/doctor/measure_corpus.py [FOLDER] [NAME ...]``.
-``FOLDER`` (default ``tests/doctor/corpus``) is any folder of scripts with the same headers, such
-as ``tests/doctor/corpus_b``, a second set written after the rules, so that it measures code the
-rules were not tuned on; ``NAME`` keeps only the scripts whose name contains it.
+``FOLDER`` (default ``tests/doctor/corpus``) is any folder of scripts with the same headers:
+``corpus_b`` to ``corpus_f`` were each written after the rules by someone who had not read them
+(``corpus_e`` imitates third-party styles: Lightning-like modules, HuggingFace loops, Kaggle
+notebooks, the PyTorch tutorials), so that they measure code the rules were not tuned on;
+``NAME`` keeps only the scripts whose name contains it.
 """
 
 from __future__ import annotations
