@@ -20,6 +20,10 @@ import torch
 #: Inputs (and outputs) larger than this are not checked: finite differences cost one forward
 #: pass per element.
 MAX_ELEMENTS = 4096
+#: The check made during training cuts a batch to at most this many elements: its cost grows
+#: with the square of the size (4096 elements of a cheap Function take seconds), and a wrong
+#: backward is as wrong on a few rows.
+SLICE_ELEMENTS = 512
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ def is_user_function(cls: type) -> bool:
 
 def batch_slice(inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """``inputs`` cut to their first rows so the check stays affordable, or ``None`` when that
-    cannot be done (they are small enough already, or share no batch dimension).
+    cannot be done (they are small enough already, or one row is too large).
 
     Finite differences cost a forward pass per input element, so a training batch (256 rows
     of 32 features) is too large to check whole; the Function's backward is as right or wrong
@@ -203,16 +207,16 @@ def batch_slice(inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """
     tensors = [x for x in inputs if isinstance(x, torch.Tensor) and x.is_floating_point()]
     size = sum(x.numel() for x in tensors)
-    if size <= MAX_ELEMENTS or not tensors or tensors[0].dim() == 0:
+    if size <= SLICE_ELEMENTS or not tensors or tensors[0].dim() == 0:
         return None
     batch = tensors[0].shape[0]
     rows = [x for x in tensors if x.dim() > 0 and x.shape[0] == batch]
     fixed = size - sum(x.numel() for x in rows)
     per_row = sum(x.numel() for x in rows) // max(batch, 1)
-    keep = (MAX_ELEMENTS - fixed) // per_row if per_row else 0
+    keep = (SLICE_ELEMENTS - fixed) // per_row if per_row else 0
     if batch < 2 or keep < 1:
         return None
-    keep = min(keep, 8, batch - 1)
+    keep = min(keep, 4, batch - 1)
     return tuple(
         x[:keep]
         if isinstance(x, torch.Tensor)
