@@ -73,6 +73,12 @@ def matches(name: str, include: Sequence[str] | None, exclude: Sequence[str] | N
     return not (exclude and hit(exclude))
 
 
+def materialised(param: torch.Tensor) -> bool:
+    """Whether a parameter has its shape: a lazy module's (``nn.LazyLinear``) has none before
+    its first call."""
+    return not isinstance(param, UninitializedParameter)
+
+
 def collect_params(
     models: Mapping[str, nn.Module],
     *,
@@ -100,7 +106,7 @@ def collect_params(
     out: list[WatchedParam] = []
     for key in order:
         name, module, aliases, param = first[key]
-        if isinstance(param, UninitializedParameter):
+        if not materialised(param):
             continue  # a lazy module before its first call: watched once an optimizer holds it
         if not any(matches(n, include, exclude) for n in (name, *aliases)):
             continue
@@ -134,9 +140,7 @@ def module_infos(modules: Iterable[tuple[str, nn.Module]]) -> list[ModuleInfo]:
                 type=type(module).__name__,
                 parent=parent,
                 n_params=sum(
-                    p.numel()
-                    for p in module.parameters(recurse=False)
-                    if not isinstance(p, UninitializedParameter)
+                    p.numel() for p in module.parameters(recurse=False) if materialised(p)
                 ),
                 buffers=buffers,
             )

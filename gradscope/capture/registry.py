@@ -13,10 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from torch import nn
-from torch.nn.parameter import UninitializedParameter
 from torch.optim import Optimizer
 
-from gradscope.capture.naming import WatchedParam, unwrap
+from gradscope.capture.naming import WatchedParam, materialised, unwrap
 
 
 class ParamRegistry:
@@ -54,9 +53,7 @@ class ParamRegistry:
         module's, not yet made, are not left out: an optimizer brings them in later)."""
         kept_ids = {id(wp.param) for wp in kept}
         self.excluded.update(
-            id(p)
-            for p in model.parameters()
-            if id(p) not in kept_ids and not isinstance(p, UninitializedParameter)
+            id(p) for p in model.parameters() if id(p) not in kept_ids and materialised(p)
         )
 
     def remove(self, wps: Iterable[WatchedParam]) -> None:

@@ -118,15 +118,16 @@ def outermost_silent(ctx: Context, module: str) -> str:
     return module
 
 
-def outermost_cut(ctx: Context, module: str, silent: set[str]) -> str:
+def outermost_cut(ctx: Context, module: str, silent: set[str], *, root: bool = False) -> str:
     """The outermost ancestor of ``module`` none of whose trained parameters got a gradient.
 
     A cut after ``context`` (``self.context(x).detach()``) silences every parameter inside
-    ``context``; naming ``context`` rather than ``context.0`` points at the line to fix.
+    ``context``; naming ``context`` rather than ``context.0`` points at the line to fix. The
+    root (the whole model) is a candidate only with ``root``: a loss cut from all of it.
     """
     parts = module.split(".") if module else []
     trained = set(ctx.trained)
-    for i in range(1, len(parts) + 1):
+    for i in range(0 if root else 1, len(parts) + 1):
         path = ".".join(parts[:i])
         inside = [p for p in trained if within(ctx.param_info[p].module, path)]
         if inside and all(p in silent for p in inside):

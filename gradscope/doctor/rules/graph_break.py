@@ -27,7 +27,6 @@ from gradscope.doctor.missing_grads import (
     canonical,
     outermost_cut,
     silent_params,
-    within,
 )
 from gradscope.records import Alert
 
@@ -118,7 +117,8 @@ def _loss_cut(ctx: Context) -> Iterator[Alert]:
         if root is None:
             continue
         names = [n for n in (canonical(ctx, p) for p in ctx.optimizer_params(event.where)) if n]
-        module = _outermost_holding(ctx, names)
+        deepest = common_module([ctx.param_info[n].module for n in names])
+        module = outermost_cut(ctx, deepest, set(names), root=True)
         label = ctx.quoted(module)
         what = LEAF if root == "leaf" else GRAPH.format(model=label)
         yield ctx.alert(
@@ -134,20 +134,6 @@ def _loss_cut(ctx: Context) -> Iterator[Alert]:
             params=names,
             reason="loss-cut",
         )
-
-
-def _outermost_holding(ctx: Context, names: list[str]) -> str:
-    """The outermost module all of whose trained parameters are in ``names`` (the model, when
-    the optimizer holds all of it)."""
-    deepest = common_module([ctx.param_info[n].module for n in names])
-    parts = deepest.split(".") if deepest else []
-    cut = set(names)
-    for i in range(len(parts) + 1):
-        path = ".".join(parts[:i])
-        inside = [p for p in ctx.trained if within(ctx.param_info[p].module, path)]
-        if set(inside) <= cut:
-            return path
-    return deepest
 
 
 def _reasons(ctx: Context) -> dict[str, tuple[str, str]]:
